@@ -1,0 +1,38 @@
+import type { SessionStore as FastifySessionStore } from '@fastify/session'
+
+/**
+ * A session store usable as `@fastify/session`'s `store` option (callback API:
+ * `set(id, session, cb)`, `get(id, cb)`, `destroy(id, cb)`), plus what the app
+ * needs around it: readiness, a small lock primitive and shutdown.
+ */
+export interface AppSessionStore extends FastifySessionStore {
+  readonly kind: 'memory' | 'redis'
+  /** true when the store answers (readiness probe); never rejects. */
+  ping(): Promise<boolean>
+  /** Takes a lock for `ttlMs`; resolves to a token, or null when someone else holds it. */
+  tryLock(key: string, ttlMs: number): Promise<string | null>
+  /** Releases the lock only if `token` still owns it; otherwise does nothing. */
+  unlock(key: string, token: string): Promise<void>
+  /** Stops timers / disconnects a client the store created itself. Idempotent. */
+  close(): Promise<void>
+}
+
+/** Minimal logger shape (a pino / Fastify logger fits). Never given session contents. */
+export interface StoreLogger {
+  warn(msg: string): void
+  info?(msg: string): void
+}
+
+/**
+ * Error passed to `@fastify/session` callbacks (and thrown by the promise methods)
+ * when the backing store cannot be reached. Carries `statusCode: 503` so Fastify's
+ * default error handler answers 503 Service Unavailable.
+ */
+export class SessionStoreUnavailableError extends Error {
+  readonly code = 'SESSION_STORE_UNAVAILABLE'
+  readonly statusCode = 503
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SessionStoreUnavailableError'
+  }
+}
