@@ -1,0 +1,102 @@
+/** Assembly of the emulator: Fastify app, hooks, routes, listen. */
+import type { AddressInfo } from 'node:net'
+import fastifyCookie from '@fastify/cookie'
+import Fastify from 'fastify'
+import { registerHostedUi } from './hosted-ui.js'
+import { loggableQuery, note, noteOf, parseForm, pathOf, sendJson, stringRecord } from './http-util.js'
+import { createKeySet } from './keys.js'
+import { registerOAuthEndpoints } from './oauth-endpoints.js'
+import { seedUserList } from './seed.js'
+import { PoolState } from './state.js'
+import type { Faults, LocalCognito, LocalCognitoOptions, SeenRequest } from './types.js'
+import { registerWellKnown } from './well-known.js'
+
+export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise<LocalCognito> {
+  const region = opts.region ?? 'us-east-1'
+  const state = new PoolState(
+    {
+      region,
+      userPoolId: opts.userPoolId ?? `${region}_LocalPool1`,
+      accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
+      idTokenTtlSeconds: opts.idTokenTtlSeconds ?? 3600,
+      refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
+      now: opts.now ?? Date.now,
+    },
+    await createKeySet(),
+  )
+  for (const c of opts.clients ?? []) state.addClient(c)
+  for (const u of opts.users ?? seedUserList()) state.addUser(u)
+
+  const app = Fastify({ logger: false, forceCloseConnections: true })
+  await app.register(fastifyCookie)
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, parseForm(String(body)))
+  })
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (state.faults.unavailable) {
+      note(req, { error: 'unavailable' })
+      return reply.code(503).header('content-type', 'text/plain;charset=UTF-8').send('Service Unavailable')
+    }
+    return undefined
+  })
+  app.addHook('onResponse', async (req, reply) => {
+    const entry: SeenRequest = {
+      method: req.method,
+      path: pathOf(req.url),
+      query: loggableQuery(stringRecord(req.query)),
+      status: reply.statusCode,
+    }
+    const n = noteOf(req)
+    if (n.grantType !== undefined) entry.grantType = n.grantType
+    if (n.clientAuth !== undefined) entry.clientAuth = n.clientAuth
+    if (n.error !== undefined) entry.error = n.error
+    state.requests.push(entry)
+  })
+  app.setErrorHandler(async (err: { statusCode?: unknown }, req, reply) => {
+    const code = err.statusCode
+    const status = typeof code === 'number' && code >= 400 && code < 600 ? code : 500
+    const error = status < 500 ? 'invalid_request' : 'server_error'
+    note(req, { error })
+    return sendJson(reply, status, { error })
+  })
+
+  registerWellKnown(app, state)
+  registerHostedUi(app, state)
+  registerOAuthEndpoints(app, state)
+
+  const host = opts.host ?? '127.0.0.1'
+  await app.listen({ host, port: opts.port ?? 0 })
+  const { port } = app.server.address() as AddressInfo
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  state.origin = `http://${shownHost}:${port}`
+
+  return {
+    origin: state.origin,
+    issuer: state.issuer,
+    userPoolId: state.settings.userPoolId,
+    requests: state.requests,
+    addClient: (c) => state.addClient(c),
+    addUser: (u) => {
+      state.addUser(u)
+    },
+    setUserEnabled: (username, enabled) => state.setUserEnabled(username, enabled),
+    isRefreshTokenRevoked: (token) => state.isRefreshTokenRevoked(token),
+    countGrants: (grantType) => state.grantCounts.get(grantType) ?? 0,
+    resetRequests: () => {
+      state.requests.length = 0
+    },
+    get faults(): Faults {
+      return state.faults
+    },
+    set faults(f: Faults) {
+      state.faults = f
+    },
+    rotateKeys: async () => {
+      state.setKeys(await createKeySet())
+    },
+    close: () => app.close(),
+  }
+}
