@@ -258,7 +258,18 @@ export class RedisSessionStore implements AppSessionStore {
         clearTimeout(timer)
       }
     }
-    // Stops any reconnect timer and closes the socket if quit did not.
-    if (client.status !== 'end') client.disconnect(false)
+    if (client.status === 'end') return
+    // Stops any reconnect timer and closes the socket if quit did not; wait (briefly) for 'end'.
+    const ended = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 1000)
+      function done (): void {
+        clearTimeout(timer)
+        client.off('end', done)
+        resolve()
+      }
+      client.once('end', done)
+    })
+    client.disconnect(false)
+    await ended
   }
 }
