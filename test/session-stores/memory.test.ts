@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Session } from 'fastify'
 import { MemorySessionStore } from '../../src/session-stores/memory.js'
 
@@ -19,12 +19,12 @@ function destroy (store: MemorySessionStore, id: string): Promise<void> {
   return new Promise((resolve, reject) => { store.destroy(id, (err) => { err ? reject(err) : resolve() }) })
 }
 
-function newStore (t: Tap, opts: ConstructorParameters<typeof MemorySessionStore>[0] = {}): MemorySessionStore {
+function newStore (t: Test, opts: ConstructorParameters<typeof MemorySessionStore>[0] = {}): MemorySessionStore {
   const store = new MemorySessionStore({ sweepIntervalMs: 0, ...opts })
   t.teardown(() => store.close())
   return store
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+
 
 t.test('set/get/destroy round trip returns equal data, as a copy', async (t) => {
   const store = newStore(t)

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
 import { RedisSessionStore, reconnectDelayMs } from '../../src/session-stores/redis.js'
@@ -56,13 +56,13 @@ if (await requireRedis(t)) {
     await admin.quit()
   })
 
-  const newStore = async (t: Tap, opts: Partial<ConstructorParameters<typeof RedisSessionStore>[0]> = {}): Promise<RedisSessionStore> => {
+  const newStore = async (t: Test, opts: Partial<ConstructorParameters<typeof RedisSessionStore>[0]> = {}): Promise<RedisSessionStore> => {
     const store = new RedisSessionStore({ url: REDIS_URL, prefix, ...opts })
     t.teardown(() => store.close())
     t.equal(await store.ping(), true, 'store answers ping')
     return store
   }
-  type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+
 
   t.test('round trip, stored as JSON under prefix + id', async (t) => {
     const store = await newStore(t)
