@@ -1,0 +1,368 @@
+/**
+ * The only module that talks to openid-client: discovery, the authorization code flow, refresh,
+ * revocation and Cognito's logout URL. Small functions over one `Configuration`.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import * as client from 'openid-client'
+import type { CognitoSettings } from './config.js'
+import { CognitoError, SignInError } from './errors.js'
+import { toUser, type User } from './user.js'
+
+export interface OidcSettings extends CognitoSettings {
+  readonly redirectUri: string
+  readonly postLogoutRedirectUri: string
+}
+
+/** Tokens as kept in the server-side session. Never rendered, logged or sent to the browser. */
+export interface TokenSet {
+  readonly idToken: string
+  readonly accessToken: string
+  readonly refreshToken: string | undefined
+  /** Epoch ms at which the access token expires. */
+  readonly accessExpiresAt: number
+}
+
+/** What /login remembers, in an encrypted cookie, until the callback. */
+export interface LoginTransaction {
+  readonly state: string
+  readonly nonce: string
+  readonly codeVerifier: string
+  readonly returnTo: string
+}
+
+export interface SignedIn {
+  readonly user: User
+  readonly tokens: TokenSet
+}
+
+interface Logger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+}
+
+/** Cap on any response body from Cognito; its documents are a few kilobytes. */
+export const MAX_RESPONSE_BYTES = 256 * 1024
+
+/** fetch with a bounded response size: a huge or endless answer from the provider is refused. */
+const boundedFetch: client.CustomFetch = async (url, options) => {
+  const response = await fetch(url, options as RequestInit)
+  const declared = Number(response.headers.get('content-length') ?? '0')
+  if (declared > MAX_RESPONSE_BYTES) {
+    await response.body?.cancel()
+    throw new CognitoError('too-large', `response from ${new URL(url).pathname} is larger than allowed`)
+  }
+  if (!response.body) return response
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel()
+      throw new CognitoError('too-large', `response from ${new URL(url).pathname} is larger than allowed`)
+    }
+    chunks.push(value)
+  }
+  return new Response(Buffer.concat(chunks), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  })
+}
+
+/**
+ * Holds the discovered Configuration. Discovery runs once (single-flight); while Cognito cannot be
+ * reached it is retried in the background with backoff, so the app starts and serves public pages.
+ */
+export class OidcProvider {
+  #configuration: client.Configuration | undefined
+  #pending: Promise<client.Configuration> | undefined
+  #retryTimer: NodeJS.Timeout | undefined
+  #closed = false
+  #lastError: unknown
+
+  constructor(
+    readonly settings: OidcSettings,
+    private readonly log: Logger,
+  ) {}
+
+  get configuration(): client.Configuration | undefined {
+    return this.#configuration
+  }
+
+  get isReady(): boolean {
+    return this.#configuration !== undefined
+  }
+
+  get lastError(): unknown {
+    return this.#lastError
+  }
+
+  /** Returns the Configuration, discovering it first if needed. Throws CognitoError when unreachable. */
+  async getConfiguration(): Promise<client.Configuration> {
+    if (this.#configuration) return this.#configuration
+    this.#pending ??= this.#discover().finally(() => {
+      this.#pending = undefined
+    })
+    return this.#pending
+  }
+
+  /** Starts discovery now and keeps retrying with capped exponential backoff until it succeeds. */
+  startDiscovery(initialDelayMs = 500, maxDelayMs = 30_000): void {
+    const attempt = (delay: number): void => {
+      if (this.#closed || this.#configuration) return
+      this.getConfiguration().catch(() => {
+        if (this.#closed) return
+        this.log.warn(
+          { retryInMs: delay, reason: describe(this.#lastError) },
+          'Cognito discovery failed; retrying',
+        )
+        this.#retryTimer = setTimeout(() => attempt(Math.min(delay * 2, maxDelayMs)), delay)
+        this.#retryTimer.unref()
+      })
+    }
+    attempt(initialDelayMs)
+  }
+
+  close(): void {
+    this.#closed = true
+    clearTimeout(this.#retryTimer)
+  }
+
+  async #discover(): Promise<client.Configuration> {
+    const { settings } = this
+    const execute: Array<(config: client.Configuration) => void> = [client.enableNonRepudiationChecks]
+    if (settings.allowInsecureRequests) execute.push(client.allowInsecureRequests)
+    try {
+      const configuration = await client.discovery(
+        new URL(settings.issuer),
+        settings.clientId,
+        undefined,
+        // Cognito documents client_secret_basic; openid-client would otherwise pick post.
+        client.ClientSecretBasic(settings.clientSecret),
+        { execute, timeout: Math.max(1, Math.ceil(settings.timeoutMs / 1000)), [client.customFetch]: boundedFetch },
+      )
+      configuration.timeout = settings.timeoutMs / 1000
+      this.#configuration = configuration
+      this.#lastError = undefined
+      this.log.info({ issuer: settings.issuer }, 'Cognito discovery loaded')
+      return configuration
+    } catch (error) {
+      this.#lastError = error
+      throw toCognitoError(error)
+    }
+  }
+}
+
+/** Builds the authorization URL with fresh PKCE (S256), state and nonce. */
+export async function startLogin(
+  provider: OidcProvider,
+  options: { returnTo: string; signUp?: boolean; identityProvider?: string },
+): Promise<{ url: URL; transaction: LoginTransaction }> {
+  const configuration = await provider.getConfiguration()
+  const codeVerifier = client.randomPKCECodeVerifier()
+  const transaction: LoginTransaction = {
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+    codeVerifier,
+    returnTo: options.returnTo,
+  }
+  const parameters: Record<string, string> = {
+    redirect_uri: provider.settings.redirectUri,
+    scope: provider.settings.scopes.join(' '),
+    // Cognito supports S256 but does not advertise it in discovery: always send it.
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state: transaction.state,
+    nonce: transaction.nonce,
+  }
+  if (options.identityProvider) parameters.identity_provider = options.identityProvider
+  let url = client.buildAuthorizationUrl(configuration, parameters)
+  if (options.signUp) {
+    // The hosted UI's sign-up page takes the same parameters as /oauth2/authorize, on the same domain.
+    const signUp = new URL('/signup', url)
+    signUp.search = url.search
+    url = signUp
+  }
+  return { url, transaction }
+}
+
+function sameString(a: string, b: string): boolean {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+/**
+ * Completes the sign-in: checks state (constant time), exchanges the code with the client secret and
+ * the PKCE verifier, lets openid-client verify the ID token (signature, iss, aud, exp, iat, nonce),
+ * then fetches userInfo for the freshest attributes.
+ */
+export async function finishLogin(
+  provider: OidcProvider,
+  query: string,
+  transaction: LoginTransaction,
+): Promise<SignedIn> {
+  const params = new URLSearchParams(query)
+  const state = params.get('state')
+  if (state === null || !sameString(state, transaction.state)) {
+    throw new SignInError('state-mismatch')
+  }
+  const configuration = await provider.getConfiguration()
+  // The callback URL is rebuilt from the configured redirect URI, never from the Host header.
+  const currentUrl = new URL(provider.settings.redirectUri)
+  currentUrl.search = params.toString()
+  try {
+    const response = await client.authorizationCodeGrant(configuration, currentUrl, {
+      pkceCodeVerifier: transaction.codeVerifier,
+      expectedState: transaction.state,
+      expectedNonce: transaction.nonce,
+      idTokenExpected: true,
+    })
+    const claims = response.claims()
+    if (!claims || claims.token_use !== undefined && claims.token_use !== 'id') {
+      throw new CognitoError('invalid-response', 'the ID token is missing or is not an ID token')
+    }
+    const userinfo = await client.fetchUserInfo(configuration, response.access_token, claims.sub)
+    return { user: toUser(claims, userinfo), tokens: toTokenSet(response, undefined) }
+  } catch (error) {
+    throw toCognitoError(error)
+  }
+}
+
+/**
+ * Runs the refresh grant. Cognito returns no new refresh token unless rotation is on: keep the old one.
+ * The user is rebuilt from the new ID token's claims (groups and attributes may have changed).
+ */
+export async function refreshTokens(
+  provider: OidcProvider,
+  tokens: TokenSet,
+  previous: User,
+): Promise<SignedIn> {
+  if (!tokens.refreshToken) throw new CognitoError('invalid-grant', 'no refresh token in the session')
+  const configuration = await provider.getConfiguration()
+  try {
+    const response = await client.refreshTokenGrant(configuration, tokens.refreshToken)
+    const claims = response.claims()
+    if (claims && claims.sub !== previous.sub) {
+      throw new CognitoError('invalid-response', 'refreshed ID token is for another subject')
+    }
+    const user = claims
+      ? toUser(claims, {
+          // Attributes that are only in userInfo (fetched at sign-in) survive a refresh.
+          email: previous.email,
+          name: previous.name,
+          email_verified: previous.emailVerified === undefined ? undefined : String(previous.emailVerified),
+        })
+      : previous
+    return { user, tokens: toTokenSet(response, tokens) }
+  } catch (error) {
+    throw toCognitoError(error)
+  }
+}
+
+/** Revokes the refresh token (and, at Cognito, every token derived from it). */
+export async function revokeRefreshToken(provider: OidcProvider, refreshToken: string): Promise<void> {
+  const configuration = await provider.getConfiguration()
+  try {
+    await client.tokenRevocation(configuration, refreshToken, { token_type_hint: 'refresh_token' })
+  } catch (error) {
+    throw toCognitoError(error)
+  }
+}
+
+/**
+ * Cognito's logout URL: `https://<domain>/logout?client_id=…&logout_uri=…` (not OIDC's
+ * post_logout_redirect_uri). The domain comes from discovery's end_session_endpoint, else
+ * COGNITO_DOMAIN, else the authorization endpoint's origin.
+ */
+export function buildLogoutUrl(provider: OidcProvider): URL | undefined {
+  const metadata = provider.configuration?.serverMetadata()
+  let endpoint: URL | undefined
+  if (metadata?.end_session_endpoint) endpoint = new URL(metadata.end_session_endpoint)
+  else if (provider.settings.domain) endpoint = new URL('/logout', provider.settings.domain)
+  else if (metadata?.authorization_endpoint) endpoint = new URL('/logout', metadata.authorization_endpoint)
+  if (!endpoint) return undefined
+  endpoint.search = new URLSearchParams({
+    client_id: provider.settings.clientId,
+    logout_uri: provider.settings.postLogoutRedirectUri,
+  }).toString()
+  return endpoint
+}
+
+/** Origins the browser is sent to for Cognito (for the CSP's form-action). */
+export function cognitoOrigins(provider: OidcProvider): string[] {
+  const metadata = provider.configuration?.serverMetadata()
+  const origins = new Set<string>()
+  for (const value of [metadata?.authorization_endpoint, metadata?.end_session_endpoint, provider.settings.domain]) {
+    if (value) origins.add(new URL(value).origin)
+  }
+  return [...origins]
+}
+
+function toTokenSet(
+  response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+  previous: TokenSet | undefined,
+): TokenSet {
+  const idToken = response.id_token ?? previous?.idToken
+  if (!idToken) throw new CognitoError('invalid-response', 'the token response has no ID token')
+  const expiresIn = response.expiresIn() ?? 3600
+  return {
+    idToken,
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token ?? previous?.refreshToken,
+    accessExpiresAt: Date.now() + expiresIn * 1000,
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof CognitoError) return error.kind
+  if (error instanceof Error) return `${error.name}: ${error.message}`
+  return 'unknown error'
+}
+
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = []
+  let current = error
+  while (current && chain.length < 8) {
+    chain.push(current)
+    current = (current as { cause?: unknown }).cause
+  }
+  return chain
+}
+
+/** Classifies anything openid-client or fetch throws into a CognitoError the app can explain. */
+export function toCognitoError(error: unknown): Error {
+  if (error instanceof CognitoError || error instanceof SignInError) return error
+  if (error instanceof client.AuthorizationResponseError) {
+    return new SignInError('refused', error.error, error.error_description)
+  }
+  if (error instanceof client.ResponseBodyError) {
+    if (error.error === 'invalid_grant') return new CognitoError('invalid-grant', 'Cognito refused the grant')
+    if (error.error === 'invalid_client' || error.error === 'unauthorized_client') {
+      return new CognitoError('client-rejected', `Cognito answered ${error.error}`)
+    }
+    return new CognitoError('error-response', `Cognito answered ${error.error} (HTTP ${error.status})`)
+  }
+  if (error instanceof client.WWWAuthenticateChallengeError) {
+    return new CognitoError('invalid-grant', 'Cognito refused the access token')
+  }
+  for (const link of causeChain(error)) {
+    if (link instanceof CognitoError) return link
+    const name = (link as { name?: string }).name
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      return new CognitoError('timeout', 'Cognito did not answer in time')
+    }
+  }
+  if (error instanceof TypeError) return new CognitoError('unreachable', 'Cognito could not be reached')
+  if (error instanceof client.ClientError) {
+    const code = error.code ?? ''
+    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON' || code === 'OAUTH_PARSE_ERROR') {
+      return new CognitoError('bad-response', `Cognito's answer was not usable (${code})`)
+    }
+    return new CognitoError('invalid-response', `Cognito's answer failed verification (${code || error.message})`)
+  }
+  return new CognitoError('unreachable', describe(error))
+}

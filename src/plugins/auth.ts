@@ -1,0 +1,76 @@
+/**
+ * The auth boundary: the OIDC provider and the transaction sealer as decorators, and the one hook
+ * that guards protected pages (signed in? store up? tokens fresh? refresh once).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { SessionEndedError, SessionRenewalError, StoreUnavailableError } from '../errors.js'
+import { OidcProvider } from '../oidc.js'
+import { TokenRefresher } from '../token-refresh.js'
+import { createTransactionSealer, type TransactionSealer } from '../transaction-cookie.js'
+import { endSession } from './session.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    oidc: OidcProvider
+    transactions: TransactionSealer
+    refresher: TokenRefresher
+    config: Config
+    /** onRequest hook for protected pages. */
+    requireUser: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+  }
+}
+
+async function authPlugin(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
+  const cognito = config.cognito
+  if (!cognito) throw new Error('Cognito is not configured (COGNITO_USER_POOL_ID or COGNITO_ISSUER)')
+  const oidc = new OidcProvider(
+    { ...cognito, redirectUri: config.redirectUri, postLogoutRedirectUri: config.postLogoutRedirectUri },
+    app.log,
+  )
+  app.decorate('config', config)
+  app.decorate('oidc', oidc)
+  app.decorate('transactions', createTransactionSealer(config.session.secret))
+  app.decorate(
+    'refresher',
+    new TokenRefresher({ provider: oidc, store: app.sessionStore, marginMs: config.session.refreshMarginMs }),
+  )
+  app.addHook('onReady', async () => oidc.startDiscovery())
+  app.addHook('onClose', async () => oidc.close())
+
+  app.decorate('requireUser', async function requireUser(request: FastifyRequest, reply: FastifyReply) {
+    const session = request.session
+    if (session?.storeUnavailable || (!session?.user && !app.sessionStore.healthy)) {
+      throw new StoreUnavailableError()
+    }
+    if (!session?.user || !session.tokens) {
+      return reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302)
+    }
+    const outcome = await app.refresher.ensureFresh(session, async (signedIn) => {
+      session.user = signedIn.user
+      session.tokens = signedIn.tokens
+      await session.save()
+    })
+    switch (outcome.kind) {
+      case 'fresh':
+        return
+      case 'refreshed':
+        if (session.tokens.accessToken !== outcome.signedIn.tokens.accessToken) {
+          session.user = outcome.signedIn.user
+          session.tokens = outcome.signedIn.tokens
+        }
+        return
+      case 'ended':
+        request.log.info('Cognito refused the refresh token; session ended')
+        await endSession(request, reply, config.session.cookieName)
+        throw new SessionEndedError(request.url)
+      case 'unavailable':
+        request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')
+        if (outcome.usable) return
+        throw new SessionRenewalError()
+    }
+  })
+}
+
+export default fp(authPlugin, { name: 'auth', dependencies: ['session'] })

@@ -1,0 +1,29 @@
+/** EJS views with one layout, and the stylesheet and images from public/. */
+import fastifyStatic from '@fastify/static'
+import fastifyView from '@fastify/view'
+import ejs from 'ejs'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js'
+
+export const PRODUCT_NAME = 'Cognito Sign-in'
+
+async function viewsPlugin(app: FastifyInstance, { production }: { production: boolean }): Promise<void> {
+  await app.register(fastifyView, {
+    engine: { ejs },
+    root: VIEWS_DIR,
+    layout: 'layout.ejs',
+    viewExt: 'ejs',
+    defaultContext: { productName: PRODUCT_NAME },
+    // Compiled templates are cached in production; re-read on change in development.
+    production,
+  })
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    prefix: '/public/',
+    index: false,
+    maxAge: production ? '1h' : 0,
+  })
+}
+
+export default fp(viewsPlugin, { name: 'views' })

@@ -1,0 +1,37 @@
+/** The site's pages: public ones, and the protected ones inside one context with one auth hook. */
+import type { FastifyInstance } from 'fastify'
+
+export default async function pageRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/', async (request, reply) => {
+    const user = request.session?.user
+    return reply.viewAsync('index', {
+      title: 'Home',
+      user,
+      csrfToken: user ? reply.generateCsrf() : undefined,
+    })
+  })
+
+  app.get('/logged-out', async (request, reply) =>
+    reply.viewAsync('logged-out', { title: 'Signed out', user: request.session?.user }),
+  )
+
+  // Everything registered here requires a signed-in person.
+  await app.register(async function protectedPages(scope) {
+    scope.addHook('onRequest', app.requireUser)
+
+    scope.get('/logged-in', async (request, reply) => {
+      const session = request.session
+      const expiresAt = Math.min(
+        session.cookie.expires ? session.cookie.expires.getTime() : Number.POSITIVE_INFINITY,
+        session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+      )
+      return reply.viewAsync('logged-in', {
+        title: 'Your account',
+        user: session.user,
+        signedInAt: session.signedInAt,
+        sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+        csrfToken: reply.generateCsrf(),
+      })
+    })
+  })
+}

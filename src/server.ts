@@ -1,0 +1,99 @@
+/**
+ * The entry point: reads the environment once (plus a `.env` file when present), validates it,
+ * starts the embedded local Cognito when no pool is configured (development only), builds the app,
+ * listens, and shuts down gracefully.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseEnv } from 'node:util'
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config, type Env } from './config.js'
+import { PROJECT_ROOT } from './paths.js'
+
+/** process.env wins over `.env`, as with dotenv. */
+function readEnvironment(): Env {
+  const file = join(PROJECT_ROOT, '.env')
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {}
+  return { ...fromFile, ...process.env }
+}
+
+interface LocalProvider {
+  issuer: string
+  clientId: string
+  clientSecret: string
+  close(): Promise<void>
+}
+
+/** Starts the embedded local Cognito. Imported lazily: production code paths never load it. */
+async function startLocalProvider(config: Config): Promise<LocalProvider> {
+  const { startLocalCognito, defaultLocalClient, DEMO_USERS } = await import('./local-cognito/index.js')
+  const client = defaultLocalClient(config.appBaseUrl)
+  let cognito
+  try {
+    cognito = await startLocalCognito({ port: config.localCognitoPort, clients: [client] })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    cognito = await startLocalCognito({ port: 0, clients: [client] })
+  }
+  const lines = [
+    '',
+    `  Local Cognito (development stand-in for a user pool) at ${cognito.origin}`,
+    `  Issuer: ${cognito.issuer}`,
+    '  Sign in with one of the demo users:',
+    ...DEMO_USERS.map((u) => `    ${u.username.padEnd(10)} password ${u.password.padEnd(18)} ${u.description}`),
+    '  To use your own pool instead, set COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID and COGNITO_CLIENT_SECRET (see README).',
+    '',
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  return {
+    issuer: cognito.issuer,
+    clientId: client.clientId,
+    clientSecret: client.clientSecret as string,
+    close: () => cognito.close(),
+  }
+}
+
+async function main(): Promise<void> {
+  const env = readEnvironment()
+  let config: Config
+  let local: LocalProvider | undefined
+  try {
+    config = loadConfig(env)
+    if (!config.cognito) {
+      local = await startLocalProvider(config)
+      config = loadConfig({
+        ...env,
+        COGNITO_ISSUER: local.issuer,
+        COGNITO_CLIENT_ID: local.clientId,
+        COGNITO_CLIENT_SECRET: local.clientSecret,
+      })
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\nSee .env.example for every variable.\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+
+  const app = await buildApp(config)
+  if (config.session.secretGenerated) {
+    app.log.warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts')
+  }
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err: { message: err.message } }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+    await local?.close()
+  })
+
+  await app.listen({ port: config.port, host: config.host })
+  process.stdout.write(`\n  App ready at ${config.appBaseUrl}\n\n`)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Failed to start: ${(error as Error)?.message ?? String(error)}\n`)
+  process.exit(1)
+})
