@@ -15,7 +15,8 @@ import type { Test } from 'tap'
 
 export const REDIS_URL = 'redis://127.0.0.1:6379'
 
-const START_HINT = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+const startHint = (port: string): string =>
+  `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port ${port} --save "" --appendonly no`
 
 /** A short-lived client that never retries and never queues (for probes and cleanup). */
 function probeClient (url: string, timeoutMs = 1000): Redis {
@@ -44,12 +45,13 @@ export async function isRedisAvailable (url: string = REDIS_URL): Promise<boolea
   }
 }
 
-function describe (url: string): string {
+function hostPort (url: string): { where: string, port: string } {
   try {
     const u = new URL(url)
-    return `${u.hostname}:${u.port || '6379'}`
+    const port = u.port || '6379'
+    return { where: `${u.hostname}:${port}`, port }
   } catch {
-    return url
+    return { where: url, port: '6379' }
   }
 }
 
@@ -62,7 +64,8 @@ function describe (url: string): string {
  */
 export async function requireRedis (t: Test, url: string = REDIS_URL): Promise<boolean> {
   if (await isRedisAvailable(url)) return true
-  const reason = `Redis not reachable at ${describe(url)} — start it with: ${START_HINT}`
+  const { where, port } = hostPort(url)
+  const reason = `Redis not reachable at ${where} — start it with: ${startHint(port)}`
   if (process.env.CI === 'true') {
     t.fail(`${reason} (required under CI)`)
   } else {
