@@ -21,7 +21,7 @@ export interface RedisSessionStoreOptions {
   connectTimeoutMs?: number
   /** For an own client: per-command timeout. Default 1 000 ms. */
   commandTimeoutMs?: number
-  /** Clock, injectable for tests. Default `Date.now`. */
+  /** Clock used for session TTLs, injectable for tests. Default `Date.now`. */
   now?: () => number
 }
 
@@ -182,7 +182,7 @@ export class RedisSessionStore implements AppSessionStore {
   }
 
   async ping (): Promise<boolean> {
-    const deadline = this.#now() + this.#pingTimeoutMs
+    const deadline = Date.now() + this.#pingTimeoutMs
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => { resolve(false) }, this.#pingTimeoutMs)
@@ -211,7 +211,7 @@ export class RedisSessionStore implements AppSessionStore {
         this.client.off('end', done)
         resolve()
       }
-      const timer = setTimeout(done, Math.max(0, deadline - this.#now()))
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
       timer.unref()
       this.client.once('ready', done)
       this.client.once('end', done)
