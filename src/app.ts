@@ -2,7 +2,7 @@
  * buildApp(config) assembles the application and never listens: server.ts listens, tests inject
  * or listen on port 0. Registration order lives here, in one place.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
 import { generateRequestId, loggerOptions } from './logger.js'
 import { cognitoOrigins } from './oidc.js'
@@ -19,13 +19,13 @@ import type { AppSessionStore } from './session-stores/types.js'
 export interface AppDeps {
   /** A session store to use instead of the one the config names (tests share one between instances). */
   store?: AppSessionStore
-  /** Logger override, e.g. a stream that a test reads. */
-  logger?: FastifyServerOptions['logger']
+  /** Where log lines go (default stdout), e.g. a stream that a test reads. */
+  logStream?: { write(line: string): void }
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config.logLevel),
+    logger: loggerOptions(config.logLevel, deps.logStream),
     genReqId: generateRequestId,
     trustProxy:
       typeof config.trustProxy === 'number'

@@ -1,0 +1,147 @@
+/**
+ * Builds the real app and a real local Cognito on loopback, wired to each other, for one test.
+ * Both are closed in t.teardown.
+ */
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { buildApp, type AppDeps } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import {
+  defaultLocalClient,
+  startLocalCognito,
+  type LocalCognito,
+  type LocalCognitoOptions,
+} from '../../src/local-cognito/index.js'
+import { Browser, parseSignInForm, type Hop } from './browser.js'
+
+export interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+/** A port the OS has just handed out (the app must know its own URL before it listens). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export interface Stack {
+  app: FastifyInstance
+  cognito: LocalCognito
+  config: Config
+  baseUrl: string
+  clientId: string
+  clientSecret: string
+  /** Log lines written by the app (JSON strings). */
+  logs: string[]
+}
+
+export interface StackOptions {
+  env?: Record<string, string>
+  cognito?: LocalCognitoOptions
+  /** Reuse a running local Cognito (e.g. for two app instances). */
+  sharedCognito?: LocalCognito
+  deps?: AppDeps
+  /** Port for the app; default: a free one. */
+  port?: number
+}
+
+export async function startCognito(t: Teardown, options: LocalCognitoOptions = {}): Promise<LocalCognito> {
+  const cognito = await startLocalCognito(options)
+  t.teardown(() => cognito.close())
+  return cognito
+}
+
+export async function startStack(t: Teardown, options: StackOptions = {}): Promise<Stack> {
+  const port = options.port ?? (await freePort())
+  const baseUrl = `http://localhost:${port}`
+  const client = defaultLocalClient(baseUrl)
+  let cognito = options.sharedCognito
+  if (!cognito) cognito = await startCognito(t, { ...options.cognito, clients: [client, ...(options.cognito?.clients ?? [])] })
+  else cognito.addClient(client)
+
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    APP_BASE_URL: baseUrl,
+    COGNITO_ISSUER: cognito.issuer,
+    COGNITO_CLIENT_ID: client.clientId,
+    COGNITO_CLIENT_SECRET: client.clientSecret,
+    SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
+    COGNITO_TIMEOUT: '3s',
+    ...options.env,
+  })
+  const logs: string[] = []
+  const app = await buildApp(config, {
+    logStream: { write: (line: string) => void logs.push(line) },
+    ...options.deps,
+  })
+  t.teardown(() => app.close())
+  await app.listen({ port, host: '127.0.0.1' })
+  await app.oidc.getConfiguration().catch(() => undefined)
+  return {
+    app,
+    cognito,
+    config,
+    baseUrl,
+    clientId: client.clientId,
+    clientSecret: client.clientSecret as string,
+    logs,
+  }
+}
+
+export interface SignInResult {
+  response: Response
+  url: string
+  html: string
+  hops: Hop[]
+}
+
+/**
+ * Signs in through the app and the local Cognito's hosted UI like a person would: GET /login (or a
+ * protected page), follow to the sign-in form, submit it, follow back to the app.
+ */
+export async function signIn(
+  browser: Browser,
+  stack: Stack,
+  options: { username?: string; password?: string; start?: string } = {},
+): Promise<SignInResult> {
+  const start = new URL(options.start ?? '/login', stack.baseUrl).href
+  const toForm = await browser.navigate(start)
+  const html = await toForm.response.text()
+  if (!toForm.url.startsWith(stack.cognito.origin)) {
+    throw new Error(`expected the hosted sign-in page, got ${toForm.response.status} at ${toForm.url}`)
+  }
+  const form = parseSignInForm(html, toForm.url)
+  const submitted = await browser.post(form.action, {
+    _csrf: form.csrf,
+    username: options.username ?? 'demo',
+    password: options.password ?? 'Demo-passw0rd',
+  })
+  const back = await browser.follow(submitted, form.action)
+  return { response: back.response, url: back.url, html: await back.response.text(), hops: [...toForm.hops, ...back.hops] }
+}
+
+/** Drives the app to the Cognito callback but stops there: returns the callback URL Cognito sent. */
+export async function callbackUrlFor(
+  browser: Browser,
+  stack: Stack,
+  options: { username?: string; password?: string; start?: string } = {},
+): Promise<string> {
+  const start = new URL(options.start ?? '/login', stack.baseUrl).href
+  const toForm = await browser.navigate(start)
+  const form = parseSignInForm(await toForm.response.text(), toForm.url)
+  const submitted = await browser.post(form.action, {
+    _csrf: form.csrf,
+    username: options.username ?? 'demo',
+    password: options.password ?? 'Demo-passw0rd',
+  })
+  const location = submitted.headers.get('location')
+  if (submitted.status !== 302 || !location) throw new Error(`sign-in form answered ${submitted.status}`)
+  return new URL(location, form.action).href
+}
