@@ -20,6 +20,16 @@ async function configFor(client: LocalCognitoClient, method: 'basic' | 'post'): 
   return oidc.discovery(new URL(cognito.issuer), client.clientId, secret, auth, { execute: [oidc.allowInsecureRequests] })
 }
 
+/** The OAuth `error` of a rejected openid-client call ('(resolved)' if it did not reject). */
+async function oauthError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return '(resolved)'
+  } catch (e) {
+    return String((e as { error?: unknown }).error)
+  }
+}
+
 interface FlowResult {
   tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>
   nonce: string
@@ -142,31 +152,31 @@ t.test('phone and custom attributes; openid alone releases all attributes', asyn
   })
   const config = await configFor(basicClient, 'basic')
   const onlyOpenid = await fullFlow(cognito, config, 'phoney', 'Phoney-passw0rd', 'openid')
-  const c = onlyOpenid.tokens.claims() ?? {}
+  const c: Record<string, unknown> = onlyOpenid.tokens.claims() ?? {}
   t.equal(c['email'], 'p@example.com')
   t.equal(c['phone_number'], '+12065551212')
   t.equal(c['phone_number_verified'], true)
   t.equal(c['custom:tier'], 'gold')
   const phoneOnly = await fullFlow(cognito, config, 'phoney', 'Phoney-passw0rd', 'openid phone')
-  const p = phoneOnly.tokens.claims() ?? {}
+  const p: Record<string, unknown> = phoneOnly.tokens.claims() ?? {}
   t.equal(p['phone_number'], '+12065551212')
   t.notOk('email' in p)
   t.notOk('custom:tier' in p)
-  const info = await oidc.fetchUserInfo(config, phoneOnly.tokens.access_token, String(p.sub))
-  t.same(info, { sub: p.sub, phone_number: '+12065551212', phone_number_verified: 'true', username: 'phoney' })
+  const info = await oidc.fetchUserInfo(config, phoneOnly.tokens.access_token, String(p['sub']))
+  t.same(info, { sub: p['sub'], phone_number: '+12065551212', phone_number_verified: 'true', username: 'phoney' })
 })
 
 t.test('refresh without rotation: new ID + access tokens, no refresh_token, auth_time kept, no nonce', async (t) => {
   const config = await configFor(basicClient, 'basic')
   const { tokens } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid email')
-  const first = tokens.claims() ?? { sub: '' }
+  const first: Record<string, unknown> = tokens.claims() ?? {}
   const before = cognito.countGrants('refresh_token')
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')
   secrets.add(refreshed.access_token)
   if (refreshed.id_token) secrets.add(refreshed.id_token)
   t.equal(cognito.countGrants('refresh_token'), before + 1)
   t.equal(refreshed.refresh_token, undefined, 'no new refresh token')
-  const c = refreshed.claims() ?? { sub: '' }
+  const c: Record<string, unknown> = refreshed.claims() ?? {}
   t.equal(c['auth_time'], first['auth_time'])
   t.equal(c['origin_jti'], first['origin_jti'])
   t.notOk('nonce' in c, 'no nonce after refresh')
@@ -190,7 +200,7 @@ t.test('refresh with rotation: new refresh token, the old one revoked', async (t
   t.not(next, old)
   t.ok(cognito.isRefreshTokenRevoked(old))
   t.notOk(cognito.isRefreshTokenRevoked(next))
-  await t.rejects(oidc.refreshTokenGrant(config, old), { error: 'invalid_grant' }, 'old one refused')
+  t.equal(await oauthError(oidc.refreshTokenGrant(config, old)), 'invalid_grant', 'old one refused')
   const third = await oidc.refreshTokenGrant(config, next)
   t.ok(third.refresh_token)
   if (third.refresh_token) secrets.add(third.refresh_token)
@@ -206,7 +216,7 @@ t.test('revocation: refresh fails, userInfo 401, access token family dead', asyn
   const revokeCall = cognito.requests.find((r) => r.path === '/oauth2/revoke')
   t.same(revokeCall, { method: 'POST', path: '/oauth2/revoke', query: {}, clientAuth: 'basic', status: 200 })
   t.ok(cognito.isRefreshTokenRevoked(tokens.refresh_token ?? ''))
-  await t.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token ?? ''), { error: 'invalid_grant' })
+  t.equal(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')), 'invalid_grant')
 
   for (const at of [tokens.access_token, refreshed.access_token]) {
     const res = await get(`${cognito.origin}/oauth2/userInfo`, undefined, { authorization: `Bearer ${at}` })
@@ -273,7 +283,7 @@ t.test('userInfo errors', async (t) => {
   cognito.setUserEnabled('shortlived', false)
   res = await get(url, undefined, { authorization: `Bearer ${other.tokens.access_token}` })
   t.equal(res.status, 401, 'disabled user')
-  await t.rejects(oidc.refreshTokenGrant(config, other.tokens.refresh_token ?? ''), { error: 'invalid_grant' }, 'disabled user cannot refresh')
+  t.equal(await oauthError(oidc.refreshTokenGrant(config, other.tokens.refresh_token ?? '')), 'invalid_grant', 'disabled user cannot refresh')
   cognito.setUserEnabled('shortlived', true)
   res = await get(url, undefined, { authorization: `Bearer ${other.tokens.access_token}` })
   t.equal(res.status, 200, 're-enabled')
