@@ -9,7 +9,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
+import path from 'node:path'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 
@@ -143,8 +145,10 @@ export interface OwnRedis {
  * A private redis-server (in memory only) on a free port, which the test may stop
  * and start again — for "Redis went away and came back" scenarios.
  */
-export async function startOwnRedis (): Promise<OwnRedis> {
+export async function startOwnRedis (options: { persist?: boolean } = {}): Promise<OwnRedis> {
   const port = await freePort()
+  // With persist, an append-only file in a private folder keeps the data across stop() and start().
+  const dir = options.persist ? await mkdtemp(path.join(os.tmpdir(), 'own-redis-')) : os.tmpdir()
   const url = `redis://127.0.0.1:${port}`
   let child: ChildProcess | undefined
   let closed = false
@@ -161,9 +165,10 @@ export async function startOwnRedis (): Promise<OwnRedis> {
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--save', '',
-      '--appendonly', 'no',
+      '--appendonly', options.persist ? 'yes' : 'no',
+      '--appendfsync', 'always',
       '--daemonize', 'no',
-      '--dir', os.tmpdir(),
+      '--dir', dir,
       '--loglevel', 'warning'
     ], { stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
@@ -201,6 +206,7 @@ export async function startOwnRedis (): Promise<OwnRedis> {
     await stop()
     closed = true
     process.off('exit', killOnExit)
+    if (options.persist) await rm(dir, { recursive: true, force: true })
   }
 
   await start()

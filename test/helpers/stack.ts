@@ -34,6 +34,7 @@ export interface Stack {
   app: FastifyInstance
   cognito: LocalCognito
   config: Config
+  /** Where this instance listens, as `http://localhost:<port>`. */
   baseUrl: string
   clientId: string
   clientSecret: string
@@ -49,6 +50,8 @@ export interface StackOptions {
   deps?: AppDeps
   /** Port for the app; default: a free one. */
   port?: number
+  /** The public base URL (APP_BASE_URL), when several instances stand behind one address. */
+  appBaseUrl?: string
 }
 
 export async function startCognito(t: Teardown, options: LocalCognitoOptions = {}): Promise<LocalCognito> {
@@ -60,7 +63,8 @@ export async function startCognito(t: Teardown, options: LocalCognitoOptions = {
 export async function startStack(t: Teardown, options: StackOptions = {}): Promise<Stack> {
   const port = options.port ?? (await freePort())
   const baseUrl = `http://localhost:${port}`
-  const client = defaultLocalClient(baseUrl)
+  const publicUrl = options.appBaseUrl ?? baseUrl
+  const client = defaultLocalClient(publicUrl)
   let cognito = options.sharedCognito
   if (!cognito) cognito = await startCognito(t, { ...options.cognito, clients: [client, ...(options.cognito?.clients ?? [])] })
   else cognito.addClient(client)
@@ -68,7 +72,7 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
-    APP_BASE_URL: baseUrl,
+    APP_BASE_URL: publicUrl,
     COGNITO_ISSUER: cognito.issuer,
     COGNITO_CLIENT_ID: client.clientId,
     COGNITO_CLIENT_SECRET: client.clientSecret,
@@ -144,4 +148,16 @@ export async function callbackUrlFor(
   const location = submitted.headers.get('location')
   if (submitted.status !== 302 || !location) throw new Error(`sign-in form answered ${submitted.status}`)
   return new URL(location, form.action).href
+}
+
+/** The server-side session id behind the browser's session cookie (value `<id>.<signature>`). */
+export function sessionIdOf(browser: Browser, cookieName = 'sid', host = 'localhost'): string | undefined {
+  const raw = browser.cookie(host, cookieName)
+  if (!raw) return undefined
+  const signed = decodeURIComponent(raw)
+  return signed.slice(0, signed.lastIndexOf('.'))
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
