@@ -33,6 +33,16 @@ export interface SessionSettings {
   readonly refreshMarginMs: number
 }
 
+/** Who may call the JSON API with a Bearer access token (GET /api/me). */
+export interface ApiSettings {
+  /** client_id values whose access tokens are accepted: the app's own client plus API_ALLOWED_CLIENT_IDS. */
+  readonly allowedClientIds: readonly string[]
+  /** A scope every Bearer access token must carry (API_REQUIRED_SCOPE); undefined = none. */
+  readonly requiredScope: string | undefined
+  /** Least time between two JWKS fetches caused by an unknown key id (API_JWKS_REFETCH_COOLDOWN). */
+  readonly jwksCooldownMs: number
+}
+
 export interface Config {
   readonly nodeEnv: string
   readonly isProduction: boolean
@@ -47,6 +57,7 @@ export interface Config {
   /** Undefined when no pool or issuer is configured: development then uses the local Cognito. */
   readonly cognito: CognitoSettings | undefined
   readonly session: SessionSettings
+  readonly api: ApiSettings
   readonly trustProxy: boolean | number | string
   readonly logLevel: string
   readonly localCognitoPort: number
@@ -310,6 +321,28 @@ function loadSession(env: Env, isProduction: boolean, secureCookies: boolean): S
   }
 }
 
+const CLIENT_ID = /^[\w+]{1,128}$/
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+function loadApi(env: Env): ApiSettings {
+  const ownClientId = read(env, 'COGNITO_CLIENT_ID')
+  const extra = (read(env, 'API_ALLOWED_CLIENT_IDS') ?? '').split(/[\s,]+/).filter(Boolean)
+  for (const id of extra) {
+    if (!CLIENT_ID.test(id)) {
+      throw new ConfigError('API_ALLOWED_CLIENT_IDS', `expected app client ids separated by commas, got "${id}"`)
+    }
+  }
+  const requiredScope = read(env, 'API_REQUIRED_SCOPE')
+  if (requiredScope !== undefined && !SCOPE.test(requiredScope)) {
+    throw new ConfigError('API_REQUIRED_SCOPE', `expected one scope such as "myapi/read", got "${requiredScope}"`)
+  }
+  return {
+    allowedClientIds: [...new Set([...(ownClientId ? [ownClientId] : []), ...extra])],
+    requiredScope,
+    jwksCooldownMs: readDuration(env, 'API_JWKS_REFETCH_COOLDOWN', '30s', 0),
+  }
+}
+
 function loadTrustProxy(env: Env): boolean | number | string {
   const raw = read(env, 'TRUST_PROXY')
   if (raw === undefined || raw === 'false') return false
@@ -345,6 +378,8 @@ export function loadConfig(env: Env): Config {
     secureCookies,
     cognito: loadCognito(env, isProduction),
     session: loadSession(env, isProduction, secureCookies),
+    // After loadCognito, which has validated COGNITO_CLIENT_ID.
+    api: loadApi(env),
     trustProxy: loadTrustProxy(env),
     logLevel,
     localCognitoPort: readInt(env, 'LOCAL_COGNITO_PORT', 9099, 0, 65535),
