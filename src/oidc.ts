@@ -3,6 +3,7 @@
  * revocation and Cognito's logout URL. Small functions over one `Configuration`.
  */
 import { timingSafeEqual } from 'node:crypto'
+import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import * as client from 'openid-client'
 import type { CognitoSettings } from './config.js'
 import { CognitoError, SignInError } from './errors.js'
@@ -44,8 +45,8 @@ interface Logger {
 export const MAX_RESPONSE_BYTES = 256 * 1024
 
 /** fetch with a bounded response size: a huge or endless answer from the provider is refused. */
-const boundedFetch: client.CustomFetch = async (url, options) => {
-  const response = await fetch(url, options as RequestInit)
+async function fetchBounded(url: string, options: RequestInit): Promise<Response> {
+  const response = await fetch(url, options)
   const declared = Number(response.headers.get('content-length') ?? '0')
   if (declared > MAX_RESPONSE_BYTES) {
     await response.body?.cancel()
@@ -72,6 +73,84 @@ const boundedFetch: client.CustomFetch = async (url, options) => {
   })
 }
 
+const boundedFetch: client.CustomFetch = (url, options) => fetchBounded(url, options as RequestInit)
+
+/** Accepted clock difference for the ID token's `iat` (openid-client checks exp, not a future iat). */
+export const MAX_CLOCK_SKEW_SECONDS = 120
+/** How long the JWKS is trusted before it is fetched again. */
+const JWKS_MAX_AGE_MS = 10 * 60_000
+/** After a refetch still lacks a kid, that kid does not trigger another refetch for this long. */
+const JWKS_MISS_COOLDOWN_MS = 60_000
+
+/**
+ * The pool's signing keys, cached. An unknown `kid` (Cognito rotated its keys) triggers one refetch;
+ * a kid still unknown after that is remembered for a minute, so a run of bad tokens cannot make the
+ * app hammer the JWKS endpoint. (openid-client's own cache refuses to refetch within 60 s of the
+ * previous download, which turns a key rotation into a minute of failed sign-ins.)
+ */
+class JwksCache {
+  #keys: JWK[] | undefined
+  #fetchedAt = 0
+  #pending: Promise<JWK[]> | undefined
+  readonly #missing = new Map<string, number>()
+
+  constructor(private readonly download: () => Promise<JWK[]>) {}
+
+  async #refresh(): Promise<JWK[]> {
+    this.#pending ??= this.download()
+      .then((keys) => {
+        this.#keys = keys
+        this.#fetchedAt = Date.now()
+        return keys
+      })
+      .finally(() => {
+        this.#pending = undefined
+      })
+    return this.#pending
+  }
+
+  /** The one key that may have signed a token with this header; throws when there is none or several. */
+  async keyFor(header: { alg?: string; kid?: string }): Promise<JWK> {
+    let keys = this.#keys
+    let fresh = false
+    if (!keys || Date.now() - this.#fetchedAt >= JWKS_MAX_AGE_MS) {
+      keys = await this.#refresh()
+      fresh = true
+    }
+    let candidates = selectKeys(keys, header)
+    const { kid } = header
+    if (candidates.length === 0 && kid !== undefined && !fresh) {
+      const missedAt = this.#missing.get(kid)
+      if (missedAt === undefined || Date.now() - missedAt >= JWKS_MISS_COOLDOWN_MS) {
+        candidates = selectKeys(await this.#refresh(), header)
+      }
+    }
+    if (candidates.length === 0 && kid !== undefined) {
+      if (this.#missing.size >= 100) this.#missing.clear()
+      this.#missing.set(kid, Date.now())
+    }
+    if (candidates.length !== 1) {
+      throw new CognitoError(
+        'invalid-response',
+        candidates.length === 0
+          ? 'the ID token is signed by a key that is not in the JWKS'
+          : 'the ID token names no kid and the JWKS holds several keys',
+      )
+    }
+    return candidates[0] as JWK
+  }
+}
+
+function selectKeys(keys: readonly JWK[], header: { alg?: string; kid?: string }): JWK[] {
+  return keys.filter(
+    (jwk) =>
+      jwk.kty === 'RSA' &&
+      (header.kid === undefined || jwk.kid === header.kid) &&
+      (jwk.alg === undefined || jwk.alg === header.alg) &&
+      (jwk.use === undefined || jwk.use === 'sig'),
+  )
+}
+
 /**
  * Holds the discovered Configuration. Discovery runs once (single-flight); while Cognito cannot be
  * reached it is retried in the background with backoff, so the app starts and serves public pages.
@@ -82,6 +161,7 @@ export class OidcProvider {
   #retryTimer: NodeJS.Timeout | undefined
   #closed = false
   #lastError: unknown
+  #jwks: JwksCache | undefined
 
   constructor(
     readonly settings: OidcSettings,
@@ -131,9 +211,55 @@ export class OidcProvider {
     clearTimeout(this.#retryTimer)
   }
 
+  /**
+   * Verifies the ID token's RS256 signature against the pool's JWKS (Cognito signs ID tokens with
+   * RS256 only). openid-client has already checked the claims; this proves who issued them.
+   */
+  async verifyIdTokenSignature(configuration: client.Configuration, idToken: string): Promise<void> {
+    let header: { alg?: string; kid?: string }
+    try {
+      header = decodeProtectedHeader(idToken)
+    } catch {
+      throw new CognitoError('invalid-response', 'the ID token is not a JWS')
+    }
+    if (header.alg !== 'RS256') throw new CognitoError('invalid-response', 'the ID token is not signed with RS256')
+    this.#jwks ??= new JwksCache(() => this.#downloadJwks(configuration))
+    const jwk = await this.#jwks.keyFor(header)
+    try {
+      await compactVerify(idToken, await importJWK(jwk, 'RS256'), { algorithms: ['RS256'] })
+    } catch {
+      throw new CognitoError('invalid-response', 'the ID token signature does not verify')
+    }
+  }
+
+  async #downloadJwks(configuration: client.Configuration): Promise<JWK[]> {
+    const uri = configuration.serverMetadata().jwks_uri
+    if (!uri) throw new CognitoError('bad-response', 'discovery names no jwks_uri')
+    const url = new URL(uri)
+    if (url.protocol !== 'https:' && !this.settings.allowInsecureRequests) {
+      throw new CognitoError('bad-response', 'the jwks_uri is not https')
+    }
+    let body: unknown
+    try {
+      const response = await fetchBounded(url.href, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
+      })
+      if (response.status !== 200) throw new CognitoError('bad-response', `the JWKS answered HTTP ${response.status}`)
+      body = await response.json()
+    } catch (error) {
+      throw toCognitoError(error)
+    }
+    const keys = (body as { keys?: unknown })?.keys
+    if (!Array.isArray(keys)) throw new CognitoError('bad-response', 'the JWKS has no keys')
+    return keys.filter((k): k is JWK => typeof k === 'object' && k !== null)
+  }
+
   async #discover(): Promise<client.Configuration> {
     const { settings } = this
-    const execute: Array<(config: client.Configuration) => void> = [client.enableNonRepudiationChecks]
+    // The ID token's signature is verified in verifyIdTokenSignature (rotation-friendly JWKS cache),
+    // not by openid-client's enableNonRepudiationChecks.
+    const execute: Array<(config: client.Configuration) => void> = []
     if (settings.allowInsecureRequests) execute.push(client.allowInsecureRequests)
     try {
       const configuration = await client.discovery(
@@ -189,7 +315,15 @@ export async function startLogin(
   return { url, transaction }
 }
 
-function sameString(a: string, b: string): boolean {
+/** Refuses an ID token issued in the future (beyond a small clock skew). */
+function checkIssuedAt(claims: client.IDToken): void {
+  if (typeof claims.iat !== 'number' || claims.iat > Date.now() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+    throw new CognitoError('invalid-response', 'the ID token was issued in the future')
+  }
+}
+
+/** Compares two strings in constant time (for the OAuth state). */
+export function sameString(a: string, b: string): boolean {
   const left = Buffer.from(a)
   const right = Buffer.from(b)
   return left.length === right.length && timingSafeEqual(left, right)
@@ -222,9 +356,11 @@ export async function finishLogin(
       idTokenExpected: true,
     })
     const claims = response.claims()
-    if (!claims || claims.token_use !== undefined && claims.token_use !== 'id') {
+    if (!claims || !response.id_token || claims.token_use !== undefined && claims.token_use !== 'id') {
       throw new CognitoError('invalid-response', 'the ID token is missing or is not an ID token')
     }
+    await provider.verifyIdTokenSignature(configuration, response.id_token)
+    checkIssuedAt(claims)
     const userinfo = await client.fetchUserInfo(configuration, response.access_token, claims.sub)
     return { user: toUser(claims, userinfo), tokens: toTokenSet(response, undefined) }
   } catch (error) {
@@ -246,6 +382,10 @@ export async function refreshTokens(
   try {
     const response = await client.refreshTokenGrant(configuration, tokens.refreshToken)
     const claims = response.claims()
+    if (claims && response.id_token) {
+      await provider.verifyIdTokenSignature(configuration, response.id_token)
+      checkIssuedAt(claims)
+    }
     if (claims && claims.sub !== previous.sub) {
       throw new CognitoError('invalid-response', 'refreshed ID token is for another subject')
     }
