@@ -1,0 +1,150 @@
+import t from 'tap'
+import { ConfigError, isLoopbackHost, loadConfig } from '../../src/config.js'
+import { formatDuration, parseDuration } from '../../src/duration.js'
+
+const POOL = {
+  COGNITO_USER_POOL_ID: 'eu-west-1_AbC123xyz',
+  COGNITO_CLIENT_ID: 'abcdefghij0123456789klmnop',
+  COGNITO_CLIENT_SECRET: 'secret-value',
+}
+const SECRET = 'x'.repeat(40)
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error
+    throw error
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`)
+}
+
+t.test('defaults with nothing configured: development with the local Cognito', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.cognito, undefined, 'no pool: the local Cognito will be used')
+  t.equal(config.appBaseUrl, 'http://localhost:3000')
+  t.equal(config.redirectUri, 'http://localhost:3000/auth/callback')
+  t.equal(config.postLogoutRedirectUri, 'http://localhost:3000/logged-out')
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.secureCookies, false)
+  t.equal(config.session.cookieName, 'sid')
+  t.equal(config.session.store, 'memory')
+  t.equal(config.session.idleTimeoutMs, 24 * 3600_000)
+  t.equal(config.session.maxAgeMs, 7 * 24 * 3600_000)
+  t.equal(config.session.refreshMarginMs, 60_000)
+  t.ok(config.session.secretGenerated)
+  t.ok(config.session.secret.length >= 32)
+  t.not(loadConfig({}).session.secret, config.session.secret, 'a random secret each time')
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.session), 'frozen')
+})
+
+t.test('a real pool: issuer from the pool id, region from its prefix', async (t) => {
+  const config = loadConfig({ ...POOL, APP_BASE_URL: 'https://app.example.com', SESSION_SECRET: SECRET, NODE_ENV: 'production' })
+  t.equal(config.cognito?.issuer, 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz')
+  t.equal(config.cognito?.allowInsecureRequests, false)
+  t.same(config.cognito?.scopes, ['openid', 'email', 'profile'])
+  t.equal(config.secureCookies, true)
+  t.equal(config.session.cookieName, '__Host-sid')
+  t.equal(config.redirectUri, 'https://app.example.com/auth/callback')
+  t.notOk(config.session.secretGenerated)
+})
+
+t.test('COGNITO_ISSUER and COGNITO_DOMAIN forms', async (t) => {
+  const local = loadConfig({ ...POOL, COGNITO_USER_POOL_ID: '', COGNITO_ISSUER: 'http://127.0.0.1:9099/us-east-1_LocalPool1/' })
+  t.equal(local.cognito?.issuer, 'http://127.0.0.1:9099/us-east-1_LocalPool1', 'trailing slash dropped')
+  t.equal(local.cognito?.allowInsecureRequests, true, 'plain http only on loopback')
+  const remote = loadConfig({
+    ...POOL,
+    COGNITO_USER_POOL_ID: '',
+    COGNITO_ISSUER: 'https://idp.example.com/pool',
+    COGNITO_DOMAIN: 'auth.example.com',
+  })
+  t.equal(remote.cognito?.domain, 'https://auth.example.com', 'domain without scheme gets https://')
+  t.equal(remote.cognito?.allowInsecureRequests, false)
+  t.equal(
+    loadConfig({ ...POOL, COGNITO_DOMAIN: 'https://x.auth.eu-west-1.amazoncognito.com' }).cognito?.domain,
+    'https://x.auth.eu-west-1.amazoncognito.com',
+  )
+  t.same(loadConfig({ ...POOL, COGNITO_SCOPES: 'openid, email  phone' }).cognito?.scopes, ['openid', 'email', 'phone'])
+  t.equal(
+    loadConfig({ ...POOL, COGNITO_REGION: 'eu-west-1' }).cognito?.issuer,
+    'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz',
+  )
+})
+
+t.test('every bad value names its variable and what is expected', async (t) => {
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ NODE_ENV: 'production', SESSION_SECRET: SECRET }, 'COGNITO_USER_POOL_ID', /required when NODE_ENV=production/],
+    [{ ...POOL, NODE_ENV: 'production' }, 'SESSION_SECRET', /required when NODE_ENV=production/],
+    [{ ...POOL, SESSION_SECRET: 'short' }, 'SESSION_SECRET', /at least 32 characters/],
+    [{ ...POOL, COGNITO_CLIENT_SECRET: '' }, 'COGNITO_CLIENT_SECRET', /required when COGNITO_USER_POOL_ID is set/],
+    [{ ...POOL, COGNITO_CLIENT_ID: '' }, 'COGNITO_CLIENT_ID', /required when COGNITO_USER_POOL_ID is set/],
+    [{ ...POOL, COGNITO_CLIENT_ID: 'has spaces!' }, 'COGNITO_CLIENT_ID', /app client id/],
+    [{ ...POOL, COGNITO_USER_POOL_ID: 'not-a-pool' }, 'COGNITO_USER_POOL_ID', /like us-east-1_AbC123xyz/],
+    [{ ...POOL, COGNITO_REGION: 'us-east-1' }, 'COGNITO_REGION', /does not match/],
+    [{ COGNITO_CLIENT_ID: 'abc' }, 'COGNITO_USER_POOL_ID', /required when COGNITO_CLIENT_ID/],
+    [{ COGNITO_REGION: 'eu-west-1' }, 'COGNITO_USER_POOL_ID', /required when COGNITO_REGION/],
+    [{ ...POOL, COGNITO_USER_POOL_ID: '', COGNITO_ISSUER: 'http://idp.example.com/pool' }, 'COGNITO_ISSUER', /must use https/],
+    [{ ...POOL, COGNITO_USER_POOL_ID: '', COGNITO_ISSUER: 'not a url' }, 'COGNITO_ISSUER', /absolute URL/],
+    [
+      { ...POOL, COGNITO_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/other' },
+      'COGNITO_ISSUER',
+      /conflicts with COGNITO_USER_POOL_ID/,
+    ],
+    [{ ...POOL, COGNITO_DOMAIN: 'https://auth.example.com/path' }, 'COGNITO_DOMAIN', /pool's domain/],
+    [{ ...POOL, COGNITO_SCOPES: 'email profile' }, 'COGNITO_SCOPES', /must include "openid"/],
+    [{ APP_BASE_URL: 'ftp://x' }, 'APP_BASE_URL', /http\(s\) URL/],
+    [{ APP_BASE_URL: 'https://app.example.com/sub' }, 'APP_BASE_URL', /no path/],
+    [{ PORT: '70000' }, 'PORT', /whole number from 0 to 65535/],
+    [{ PORT: 'abc' }, 'PORT', /whole number/],
+    [{ SESSION_IDLE_TIMEOUT: 'soon' }, 'SESSION_IDLE_TIMEOUT', /duration like 30s/],
+    [{ SESSION_IDLE_TIMEOUT: '8d' }, 'SESSION_IDLE_TIMEOUT', /must not be longer than SESSION_MAX_AGE/],
+    [{ SESSION_STORE: 'mongo' }, 'SESSION_STORE', /"memory" or "redis"/],
+    [{ SESSION_STORE: 'redis' }, 'REDIS_URL', /required when SESSION_STORE=redis/],
+    [{ SESSION_STORE: 'redis', REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:\/\/ or rediss:\/\//],
+    [{ SESSION_MEMORY_MAX: '0' }, 'SESSION_MEMORY_MAX', /whole number/],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /expected one of/],
+    [{ TRUST_PROXY: 'sometimes' }, 'TRUST_PROXY', /hop count/],
+    [{ COGNITO_TIMEOUT: '10ms' }, 'COGNITO_TIMEOUT', /at least/],
+  ]
+  for (const [env, variable, message] of cases) {
+    const error = failure(env)
+    t.equal(error.variable, variable, `${JSON.stringify(env)} → ${variable}`)
+    t.match(error.message, message)
+    t.match(error.message, new RegExp(`^${variable}: `), 'the message starts with the variable')
+  }
+})
+
+t.test('no secret value is echoed in a config error', async (t) => {
+  const error = failure({ ...POOL, SESSION_SECRET: 'tiny-secret' })
+  t.notMatch(error.message, /tiny-secret/)
+})
+
+t.test('Redis and proxy settings', async (t) => {
+  const config = loadConfig({ SESSION_STORE: 'redis', REDIS_URL: 'rediss://cache.example.com:6380', TRUST_PROXY: '1' })
+  t.equal(config.session.redisUrl, 'rediss://cache.example.com:6380')
+  t.equal(config.trustProxy, 1)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy, '10.0.0.0/8,127.0.0.1')
+})
+
+t.test('durations', async (t) => {
+  t.equal(parseDuration('30m'), 1_800_000)
+  t.equal(parseDuration('24h'), 86_400_000)
+  t.equal(parseDuration('7d'), 604_800_000)
+  t.equal(parseDuration('500ms'), 500)
+  t.equal(parseDuration('90'), 90_000, 'a bare number is seconds')
+  t.equal(parseDuration('1.5h'), 5_400_000)
+  t.equal(parseDuration('-5m'), undefined)
+  t.equal(parseDuration('5 weeks'), undefined)
+  t.equal(parseDuration(''), undefined)
+  t.equal(formatDuration(86_400_000), '1d')
+  t.equal(formatDuration(90_000), '90s')
+  t.equal(formatDuration(1500), '1500ms')
+})
+
+t.test('loopback hosts', async (t) => {
+  for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) t.ok(isLoopbackHost(host), host)
+  for (const host of ['example.com', '10.0.0.1', 'localhost.example.com', '128.0.0.1']) t.notOk(isLoopbackHost(host), host)
+})
