@@ -350,7 +350,8 @@ export async function finishLogin(
   currentUrl.search = params.toString()
   try {
     const response = await client.authorizationCodeGrant(configuration, currentUrl, {
-      pkceCodeVerifier: transaction.codeVerifier,
+      // Empty only for the account switch, where Cognito's /logout does not carry a PKCE challenge.
+      pkceCodeVerifier: transaction.codeVerifier || undefined,
       expectedState: transaction.state,
       expectedNonce: transaction.nonce,
       idTokenExpected: true,
@@ -430,6 +431,37 @@ export function buildLogoutUrl(provider: OidcProvider): URL | undefined {
     logout_uri: provider.settings.postLogoutRedirectUri,
   }).toString()
   return endpoint
+}
+
+/**
+ * "Sign in as someone else": Cognito's /logout in its redirect form
+ * (`client_id`, `redirect_uri` = our callback, `response_type=code`, `scope`, `state`, `nonce`) signs
+ * the person out at Cognito and shows its sign-in page again, in one hop. Cognito forwards no PKCE
+ * challenge there, so this attempt relies on state and nonce (and the client secret).
+ */
+export async function startAccountSwitch(
+  provider: OidcProvider,
+  returnTo: string,
+): Promise<{ url: URL; transaction: LoginTransaction }> {
+  const configuration = await provider.getConfiguration()
+  const endpoint = buildLogoutUrl(provider)
+  if (!endpoint) throw new CognitoError('bad-response', 'no logout endpoint for this pool')
+  const transaction: LoginTransaction = {
+    state: client.randomState(),
+    nonce: client.randomNonce(),
+    codeVerifier: '',
+    returnTo,
+  }
+  endpoint.search = new URLSearchParams({
+    client_id: provider.settings.clientId,
+    redirect_uri: provider.settings.redirectUri,
+    response_type: 'code',
+    scope: provider.settings.scopes.join(' '),
+    state: transaction.state,
+    nonce: transaction.nonce,
+  }).toString()
+  void configuration
+  return { url: endpoint, transaction }
 }
 
 /** Origins the browser is sent to for Cognito (for the CSP's form-action). */
