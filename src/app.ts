@@ -11,6 +11,7 @@ import errorPagesPlugin from './plugins/error-pages.js'
 import securityPlugin from './plugins/security.js'
 import sessionPlugin, { createSessionStore } from './plugins/session.js'
 import viewsPlugin from './plugins/views.js'
+import apiRoutes from './routes/api.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import pageRoutes from './routes/pages.js'
@@ -48,5 +49,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes)
   await app.register(authRoutes)
   await app.register(pageRoutes)
+  await app.register(apiRoutes)
   return app
 }
