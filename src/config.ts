@@ -59,6 +59,8 @@ export interface Config {
   readonly session: SessionSettings
   readonly api: ApiSettings
   readonly trustProxy: boolean | number | string
+  /** Requests per minute and client IP to /login, /signup and /auth/callback (RATE_LIMIT_SIGNIN). */
+  readonly rateLimitSignIn: number
   readonly logLevel: string
   readonly localCognitoPort: number
 }
@@ -381,6 +383,7 @@ export function loadConfig(env: Env): Config {
     // After loadCognito, which has validated COGNITO_CLIENT_ID.
     api: loadApi(env),
     trustProxy: loadTrustProxy(env),
+    rateLimitSignIn: readInt(env, 'RATE_LIMIT_SIGNIN', 30, 1, 100_000),
     logLevel,
     localCognitoPort: readInt(env, 'LOCAL_COGNITO_PORT', 9099, 0, 65535),
   }

@@ -1,7 +1,7 @@
 /** Sign-in, the callback from Cognito, and sign-out. Thin: the work is in oidc.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SignInError } from '../errors.js'
-import { buildLogoutUrl, finishLogin, revokeRefreshToken, startLogin } from '../oidc.js'
+import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startLogin } from '../oidc.js'
 import { endSession } from '../plugins/session.js'
 import { safeReturnTo } from '../return-to.js'
 import { TRANSACTION_TTL_SECONDS } from '../transaction-cookie.js'
@@ -19,7 +19,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
     sameSite: 'lax' as const,
     secure: config.secureCookies,
   }
-  const rateLimit = { max: 30, timeWindow: '1 minute' }
+  const rateLimit = { max: config.rateLimitSignIn, timeWindow: '1 minute' }
 
   async function redirectToCognito(request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply, signUp: boolean) {
     const returnTo = safeReturnTo(request.query.returnTo)
@@ -42,7 +42,8 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
   app.get('/auth/callback', { config: { rateLimit } }, async (request, reply) => {
     const sealed = request.cookies[txCookie]
     // Single use: the transaction cookie goes whatever happens next.
-    reply.clearCookie(txCookie, { path: '/' })
+    // Same attributes as when set: browsers ignore a `__Host-` cookie update without Secure.
+    reply.clearCookie(txCookie, txCookieOptions)
     const transaction = await app.transactions.open(sealed)
     if (!transaction) throw new SignInError('missing-transaction')
 
@@ -50,7 +51,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
     const params = new URLSearchParams(query)
     const error = params.get('error')
     const state = params.get('state')
-    if (error !== null && (state === null || state === transaction.state)) {
+    if (error !== null && (state === null || sameString(state, transaction.state))) {
       throw new SignInError('refused', error, params.get('error_description') ?? undefined)
     }
     if (error === null && params.get('code') === null) throw new SignInError('missing-code')

@@ -1,0 +1,158 @@
+/**
+ * Attacks on /auth/callback: errors sent back by Cognito, a missing, tampered or foreign transaction
+ * cookie, a code from another browser, a replayed callback URL, a guessed state.
+ */
+import t from 'tap'
+import { Browser } from '../helpers/browser.js'
+import { callbackUrlFor, signIn, startStack } from '../helpers/stack.js'
+import { assertCleanFailure, startLoginState, storeSize } from './helpers.js'
+
+const stack = await startStack(t)
+const callback = (query: string): string => `${stack.baseUrl}/auth/callback?${query}`
+
+t.test('error=access_denied with the right state: 403, sign-in cancelled', async (t) => {
+  const browser = new Browser()
+  const state = await startLoginState(browser, stack)
+  const response = await browser.get(callback(`error=access_denied&state=${encodeURIComponent(state)}`))
+  await assertCleanFailure(t, stack, browser, response, 403, { title: /Sign-in was cancelled/ })
+  t.notOk(browser.cookie('localhost', 'signin'), 'the transaction cookie is gone')
+})
+
+t.test('a Lambda trigger refusal (PreSignUp) is shown, escaped, as a 400', async (t) => {
+  const browser = new Browser()
+  const state = await startLoginState(browser, stack)
+  const response = await browser.get(
+    callback(
+      `error_description=PreSignUp+failed+with+error+%3Cimg+src%3Dx+onerror%3Dalert(1)%3E+not+allowed.+&error=invalid_request&state=${encodeURIComponent(state)}`,
+    ),
+  )
+  const html = await assertCleanFailure(t, stack, browser, response, 400, { title: /Sign-in was refused/ })
+  t.match(html, /invalid_request: PreSignUp failed with error &lt;img src=x onerror=alert\(1\)&gt; not allowed\./, 'the reason is shown, escaped')
+  t.notMatch(html, /<img src=x/, 'no markup from the query reaches the page')
+})
+
+t.test('an error with a state that is not this browser’s is not taken at face value', async (t) => {
+  const browser = new Browser()
+  const state = await startLoginState(browser, stack)
+  const response = await browser.get(callback(`error=access_denied&state=${encodeURIComponent(`${state.slice(0, -1)}x`)}`))
+  await assertCleanFailure(t, stack, browser, response, 400, { title: /This sign-in does not match/ })
+})
+
+t.test('a callback with no transaction cookie: 400', async (t) => {
+  const browser = new Browser()
+  const url = await callbackUrlFor(browser, stack)
+  browser.deleteCookie('localhost', 'signin')
+  const before = stack.cognito.countGrants('authorization_code')
+  const response = await browser.get(url)
+  await assertCleanFailure(t, stack, browser, response, 400, {
+    secrets: [new URL(url).searchParams.get('code')],
+    title: /Your sign-in attempt has expired/,
+  })
+  t.equal(stack.cognito.countGrants('authorization_code'), before, 'the code was not even exchanged')
+})
+
+t.test('a callback with a tampered transaction cookie: 400', async (t) => {
+  const browser = new Browser()
+  const url = await callbackUrlFor(browser, stack)
+  const sealed = browser.cookie('localhost', 'signin') ?? ''
+  const parts = sealed.split('.')
+  // Flip one character of the ciphertext: the authenticated encryption no longer opens.
+  const ciphertext = parts[3] ?? ''
+  parts[3] = (ciphertext[0] === 'A' ? 'B' : 'A') + ciphertext.slice(1)
+  browser.setCookie('localhost', 'signin', parts.join('.'))
+  const response = await browser.get(url)
+  await assertCleanFailure(t, stack, browser, response, 400, { title: /Your sign-in attempt has expired/ })
+  browser.setCookie('localhost', 'signin', 'not-a-jwe')
+  await assertCleanFailure(t, stack, browser, await browser.get(url), 400)
+})
+
+t.test('a code from another browser’s attempt fails: state is bound to this browser’s cookie', async (t) => {
+  const victim = new Browser()
+  const url = await callbackUrlFor(victim, stack)
+  const attacker = new Browser()
+  await startLoginState(attacker, stack) // the attacker holds a transaction cookie of its own attempt
+  const response = await attacker.get(url)
+  await assertCleanFailure(t, stack, attacker, response, 400, {
+    secrets: [new URL(url).searchParams.get('code')],
+    title: /This sign-in does not match/,
+  })
+  // The victim's own attempt is unharmed.
+  const back = await victim.follow(await victim.get(url), url)
+  t.equal(back.response.status, 200, 'the browser that started the sign-in completes it')
+  t.equal(new URL(back.url).pathname, '/logged-in')
+})
+
+t.test('a transaction cookie from another attempt (an older tab) does not match', async (t) => {
+  const browser = new Browser()
+  await startLoginState(browser, stack)
+  const older = browser.cookie('localhost', 'signin') ?? ''
+  const url = await callbackUrlFor(browser, stack)
+  browser.setCookie('localhost', 'signin', older)
+  await assertCleanFailure(t, stack, browser, await browser.get(url), 400, { title: /This sign-in does not match/ })
+})
+
+t.test('a guessed state (same length, last character changed) is refused', async (t) => {
+  const browser = new Browser()
+  const url = new URL(await callbackUrlFor(browser, stack))
+  const state = url.searchParams.get('state') ?? ''
+  url.searchParams.set('state', `${state.slice(0, -1)}${state.endsWith('a') ? 'b' : 'a'}`)
+  await assertCleanFailure(t, stack, browser, await browser.get(url), 400, { title: /This sign-in does not match/ })
+  url.searchParams.delete('state')
+  browser.setCookie('localhost', 'signin', '') // start again below
+  const fresh = new Browser()
+  const freshUrl = new URL(await callbackUrlFor(fresh, stack))
+  freshUrl.searchParams.delete('state')
+  await assertCleanFailure(t, stack, fresh, await fresh.get(freshUrl), 400, { title: /This sign-in does not match/ })
+})
+
+t.test('a callback with a state but no code and no error: 400', async (t) => {
+  const browser = new Browser()
+  const state = await startLoginState(browser, stack)
+  await assertCleanFailure(t, stack, browser, await browser.get(callback(`state=${state}`)), 400, {
+    title: /Sign-in answer incomplete/,
+  })
+})
+
+t.test('a replayed callback URL after a successful sign-in signs nobody in again', async (t) => {
+  const browser = new Browser()
+  const url = await callbackUrlFor(browser, stack)
+  const sealed = browser.cookie('localhost', 'signin') ?? ''
+  const done = await browser.follow(await browser.get(url), url)
+  t.equal(done.response.status, 200)
+  const sid = browser.cookie('localhost', 'sid')
+  t.ok(sid, 'signed in')
+  t.notOk(browser.cookie('localhost', 'signin'), 'the transaction cookie was used up')
+  const sessions = storeSize(stack)
+
+  // Same browser, same URL again: the transaction is gone; the person stays who they were.
+  const again = await browser.get(url)
+  t.equal(again.status, 400)
+  t.match(await again.text(), /Your sign-in attempt has expired/)
+  t.equal(browser.cookie('localhost', 'sid'), sid, 'the existing session is untouched')
+  t.equal(storeSize(stack), sessions, 'no new session')
+
+  // An attacker who captured both the URL and the transaction cookie: Cognito refuses the used code.
+  const thief = new Browser()
+  thief.setCookie('localhost', 'signin', sealed)
+  await assertCleanFailure(t, stack, thief, await thief.get(url), 400, {
+    secrets: [new URL(url).searchParams.get('code'), sid],
+    title: /Your sign-in has expired/,
+  })
+  // Without the cookie at all.
+  const other = new Browser()
+  await assertCleanFailure(t, stack, other, await other.get(url), 400)
+  t.equal(storeSize(stack), sessions, 'still no new session')
+
+  const still = await browser.get(`${stack.baseUrl}/logged-in`)
+  t.equal(still.status, 200, 'the real user is still signed in')
+})
+
+t.test('the transaction cookie is single-use even when the sign-in fails', async (t) => {
+  const browser = new Browser()
+  const state = await startLoginState(browser, stack)
+  const response = await browser.get(callback(`error=access_denied&state=${state}`))
+  t.equal(response.status, 403)
+  const cleared = browser.setCookies.filter((line) => line.startsWith('signin='))
+  t.match(cleared.at(-1) ?? '', /Expires=Thu, 01 Jan 1970|Max-Age=0/i, 'the callback clears the transaction cookie')
+  t.equal((await signIn(browser, stack)).response.status, 200, 'a new attempt works')
+})
