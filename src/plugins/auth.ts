@@ -19,6 +19,8 @@ declare module 'fastify' {
     config: Config
     /** onRequest hook for protected pages. */
     requireUser: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+    /** onRequest hook (after requireUser) for pages limited to members of one of the given Cognito groups. */
+    requireGroup: (...groups: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
   }
 }
 
@@ -63,7 +65,7 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
         return
       case 'ended':
         request.log.info('Cognito refused the refresh token; session ended')
-        await endSession(request, reply, config.session.cookieName)
+        await endSession(request, reply, config)
         throw new SessionEndedError(request.url)
       case 'unavailable':
         request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')
@@ -71,6 +73,30 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
         throw new SessionRenewalError()
     }
   })
+
+  app.decorate('requireGroup', (...groups: string[]) => {
+    if (groups.length === 0) throw new Error('requireGroup needs at least one group')
+    return async function requireGroup(request: FastifyRequest, reply: FastifyReply) {
+      const user = request.session?.user
+      if (!user) return reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302)
+      if (isInGroup(user.groups, groups)) return
+      request.log.info({ sub: user.sub, required: groups }, 'signed in without the required group')
+      // A page, not a redirect: sending a signed-in person to sign in again would loop.
+      const html = await reply.viewAsync('forbidden', {
+        title: 'Not allowed',
+        user,
+        groups,
+        returnTo: request.url,
+        csrfToken: reply.generateCsrf(),
+      })
+      return reply.code(403).type('text/html; charset=utf-8').send(html)
+    }
+  })
+}
+
+/** True when the user belongs to at least one of the groups (an absent claim means no groups). */
+export function isInGroup(userGroups: readonly string[], wanted: readonly string[]): boolean {
+  return wanted.some((group) => userGroups.includes(group))
 }
 
 export default fp(authPlugin, { name: 'auth', dependencies: ['session'] })

@@ -137,8 +137,13 @@ export function touchIntervalMs(idleTimeoutMs: number): number {
 }
 
 /** Ends the session in the store and in the browser. */
-export async function endSession(request: FastifyRequest, reply: { clearCookie(name: string, opts: object): unknown }, cookieName: string): Promise<void> {
-  reply.clearCookie(cookieName, { path: '/' })
+export async function endSession(
+  request: FastifyRequest,
+  reply: { clearCookie(name: string, opts: object): unknown },
+  config: Config,
+): Promise<void> {
+  // Same attributes as when set: browsers ignore a `__Host-` cookie update without Secure.
+  reply.clearCookie(config.session.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies })
   if (request.session && typeof request.session.destroy === 'function' && request.session.sessionId) {
     await request.session.destroy()
   }
@@ -177,7 +182,7 @@ async function sessionPlugin(app: FastifyInstance, { config, store }: SessionPlu
     const now = Date.now()
     if (session.absoluteExpiresAt !== undefined && session.absoluteExpiresAt <= now) {
       request.log.info('session reached its maximum lifetime')
-      await endSession(request, reply, config.session.cookieName)
+      await endSession(request, reply, config)
       return
     }
     if (now - (session.lastSeenAt ?? 0) >= touchEvery) {

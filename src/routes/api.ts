@@ -106,7 +106,7 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
       session.tokens = outcome.signedIn.tokens
     } else if (outcome.kind === 'ended') {
       request.log.info('Cognito refused the refresh token; session ended')
-      await endSession(request, reply, config.session.cookieName)
+      await endSession(request, reply, config)
       return refuse(reply)
     } else if (outcome.kind === 'unavailable' && !outcome.usable) {
       request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')

@@ -1,7 +1,15 @@
 /** Sign-in, the callback from Cognito, and sign-out. Thin: the work is in oidc.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SignInError } from '../errors.js'
-import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startLogin } from '../oidc.js'
+import {
+  buildLogoutUrl,
+  finishLogin,
+  revokeRefreshToken,
+  sameString,
+  startAccountSwitch,
+  startLogin,
+  type LoginTransaction,
+} from '../oidc.js'
 import { endSession } from '../plugins/session.js'
 import { safeReturnTo } from '../return-to.js'
 import { TRANSACTION_TTL_SECONDS } from '../transaction-cookie.js'
@@ -25,11 +33,28 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
     const returnTo = safeReturnTo(request.query.returnTo)
     if (request.session?.user && !signUp) return reply.redirect(returnTo, 303)
     const { url, transaction } = await startLogin(app.oidc, { returnTo, signUp })
+    await rememberTransaction(reply, transaction)
+    return reply.redirect(url.href, 302)
+  }
+
+  async function rememberTransaction(reply: FastifyReply, transaction: LoginTransaction): Promise<void> {
     reply.setCookie(txCookie, await app.transactions.seal(transaction), {
       ...txCookieOptions,
       maxAge: TRANSACTION_TTL_SECONDS,
     })
-    return reply.redirect(url.href, 302)
+  }
+
+  /** Ends the session here (revoking the refresh token at Cognito first; a failure does not block). */
+  async function signOutHere(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const refreshToken = request.session?.tokens?.refreshToken
+    if (refreshToken) {
+      try {
+        await revokeRefreshToken(app.oidc, refreshToken)
+      } catch (error) {
+        request.log.warn({ err: { message: (error as Error).message } }, 'refresh token revocation failed; signing out anyway')
+      }
+    }
+    await endSession(request, reply, config)
   }
 
   app.get<{ Querystring: LoginQuery }>('/login', { config: { rateLimit } }, (request, reply) =>
@@ -79,17 +104,23 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/logout', { preHandler: app.csrfProtection }, async (request, reply) => {
-    const refreshToken = request.session?.tokens?.refreshToken
-    if (refreshToken) {
-      try {
-        await revokeRefreshToken(app.oidc, refreshToken)
-      } catch (error) {
-        request.log.warn({ err: { message: (error as Error).message } }, 'refresh token revocation failed; signing out anyway')
-      }
-    }
-    await endSession(request, reply, config.session.cookieName)
+    await signOutHere(request, reply)
     if (!app.oidc.isReady) await app.oidc.getConfiguration().catch(() => undefined)
     const cognitoLogout = buildLogoutUrl(app.oidc)
     return reply.redirect(cognitoLogout?.href ?? '/logged-out', 303)
   })
+
+  // "Sign in as someone else" (from the 403 page): end our session, then Cognito's /logout in its
+  // redirect form signs out there and shows the sign-in page; the new sign-in completes as any other.
+  app.post<{ Body: { returnTo?: string } }>(
+    '/switch-account',
+    { preHandler: app.csrfProtection, config: { rateLimit } },
+    async (request, reply) => {
+      const returnTo = safeReturnTo(request.body?.returnTo)
+      await signOutHere(request, reply)
+      const { url, transaction } = await startAccountSwitch(app.oidc, returnTo)
+      await rememberTransaction(reply, transaction)
+      return reply.redirect(url.href, 303)
+    },
+  )
 }

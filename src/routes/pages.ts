@@ -33,5 +33,10 @@ export default async function pageRoutes(app: FastifyInstance): Promise<void> {
         csrfToken: reply.generateCsrf(),
       })
     })
+
+    // The worked example of a group-limited page.
+    scope.get('/admin', { onRequest: app.requireGroup('admin') }, async (request, reply) =>
+      reply.viewAsync('admin', { title: 'Administration', user: request.session.user, csrfToken: reply.generateCsrf() }),
+    )
   })
 }

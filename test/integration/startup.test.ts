@@ -30,7 +30,7 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
   t.equal((await browser.get(`${baseUrl}/`)).status, 200, 'public page while Cognito is down')
   const ready = await browser.get(`${baseUrl}/readyz`)
   t.equal(ready.status, 503)
-  t.same((await ready.json()).checks, { cognitoDiscovery: 'unavailable', sessionStore: 'ok' })
+  t.same(((await ready.json()) as { checks: unknown }).checks, { cognitoDiscovery: 'unavailable', sessionStore: 'ok' })
   const login = await browser.get(`${baseUrl}/login`)
   t.equal(login.status, 502, 'sign-in explains that Cognito cannot be reached')
   const html = await login.text()

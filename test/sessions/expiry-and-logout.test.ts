@@ -67,7 +67,7 @@ t.test('logout revokes the refresh token; a refresh with it then fails', async (
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
   })
   t.equal(refresh.status, 400)
-  t.equal((await refresh.json()).error, 'invalid_grant')
+  t.equal(((await refresh.json()) as { error: string }).error, 'invalid_grant')
 })
 
 t.test('a failed revocation is logged without the token and does not block the logout', async (t) => {

@@ -97,7 +97,7 @@ if (await requireRedis(t)) {
     t.match(await signedIn.text(), /Temporarily unavailable/)
     const ready = await browser.get(`${stack.baseUrl}/readyz`)
     t.equal(ready.status, 503)
-    t.same((await ready.json()).checks.sessionStore, 'unavailable')
+    t.same(((await ready.json()) as { checks: { sessionStore: string } }).checks.sessionStore, 'unavailable')
     t.ok(browser.cookie('localhost', 'sid'), 'the session cookie is kept during the outage')
 
     await own.start()

@@ -1,0 +1,70 @@
+import t from 'tap'
+import { Browser, csrfTokenOf } from '../helpers/browser.js'
+import { signIn, startStack } from '../helpers/stack.js'
+
+t.test('a member of admin sees /admin', async (t) => {
+  const stack = await startStack(t)
+  const browser = new Browser()
+  const result = await signIn(browser, stack, { start: '/admin' })
+  t.equal(new URL(result.url).pathname, '/admin')
+  t.equal(result.response.status, 200)
+  t.match(result.html, /Administration/)
+  t.match(result.html, /data-field="username">demo</)
+})
+
+t.test('anonymous visitors are sent to sign in and back', async (t) => {
+  const stack = await startStack(t)
+  const response = await new Browser().get(`${stack.baseUrl}/admin`)
+  t.equal(response.status, 302)
+  t.equal(response.headers.get('location'), '/login?returnTo=%2Fadmin')
+})
+
+t.test('signed in without the group: a 403 page, then "Sign in as someone else" in one click', async (t) => {
+  const stack = await startStack(t)
+  const browser = new Browser()
+  const first = await signIn(browser, stack, { username: 'reader', password: 'Reader-passw0rd', start: '/admin' })
+  t.equal(first.response.status, 403, 'a page, not a redirect loop')
+  t.equal(new URL(first.url).pathname, '/admin')
+  t.match(first.html, /signed in as <strong>reader<\/strong>/)
+  t.match(first.html, /the <strong>admin<\/strong> group/)
+  t.match(first.html, /Sign in as someone else/)
+  const again = await browser.get(`${stack.baseUrl}/admin`)
+  t.equal(again.status, 403, 'still 403 on a second visit, no loop')
+  await again.text()
+
+  const oldRefresh = (await stack.app.sessionStore.read(
+    decodeURIComponent(browser.cookie('localhost', 'sid') ?? '').replace(/\.[^.]*$/, ''),
+  ))?.tokens?.refreshToken as string
+
+  // The switch: our session ends, Cognito's /logout (redirect form) signs out there and shows its sign-in page.
+  const switched = await browser.post(`${stack.baseUrl}/switch-account`, { _csrf: csrfTokenOf(first.html), returnTo: '/admin' })
+  t.equal(switched.status, 303)
+  const location = new URL(switched.headers.get('location') ?? '')
+  t.equal(location.origin + location.pathname, `${stack.cognito.origin}/logout`)
+  t.equal(location.searchParams.get('client_id'), stack.clientId)
+  t.equal(location.searchParams.get('redirect_uri'), `${stack.config.appBaseUrl}/auth/callback`)
+  t.equal(location.searchParams.get('response_type'), 'code')
+  t.ok(location.searchParams.get('state'))
+  t.equal(browser.cookie('localhost', 'sid'), undefined, 'our session cookie is gone')
+  t.ok(stack.cognito.isRefreshTokenRevoked(oldRefresh), 'the old refresh token is revoked')
+
+  const toForm = await browser.follow(await browser.get(location), location)
+  t.equal(new URL(toForm.url).pathname, '/login', 'Cognito shows its sign-in page again (its own session ended)')
+  const html = await toForm.response.text()
+  const action = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? ''
+  const csrf = /name="_csrf"\s+value="([^"]*)"/.exec(html)?.[1] ?? ''
+  const submitted = await browser.post(new URL(action, toForm.url), { _csrf: csrf, username: 'demo', password: 'Demo-passw0rd' })
+  const done = await browser.follow(submitted, new URL(action, toForm.url))
+  t.equal(new URL(done.url).pathname, '/admin', 'back at the page that needed the group')
+  t.equal(done.response.status, 200)
+  t.match(await done.response.text(), /data-field="username">demo</)
+})
+
+t.test('the switch needs a CSRF token', async (t) => {
+  const stack = await startStack(t)
+  const browser = new Browser()
+  await signIn(browser, stack, { username: 'reader', password: 'Reader-passw0rd' })
+  const response = await browser.post(`${stack.baseUrl}/switch-account`, { returnTo: '/admin' })
+  t.equal(response.status, 403)
+  t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200, 'still signed in')
+})
