@@ -12,6 +12,8 @@ export interface CognitoSettings {
   /** The pool's domain as an origin (`https://…`), used for the logout URL when discovery has none. */
   readonly domain: string | undefined
   readonly scopes: readonly string[]
+  /** Federated identity providers offered as "Continue with …" buttons (COGNITO_IDENTITY_PROVIDERS). */
+  readonly identityProviders: readonly string[]
   /** Plain-http issuer on a loopback address (the local Cognito); never true otherwise. */
   readonly allowInsecureRequests: boolean
   /** Bound on every HTTP call to Cognito. */
@@ -218,6 +220,22 @@ function loadScopes(env: Env): string[] {
   return scopes
 }
 
+function loadIdentityProviders(env: Env): string[] {
+  const raw = read(env, 'COGNITO_IDENTITY_PROVIDERS')
+  if (raw === undefined) return []
+  const names = [...new Set(raw.split(/[\s,]+/).filter(Boolean))]
+  for (const name of names) {
+    // Cognito provider names: 1–32 characters of letters, digits, and . _ - (plus the built-in COGNITO).
+    if (!/^[\w.-]{1,40}$/.test(name)) {
+      throw new ConfigError(
+        'COGNITO_IDENTITY_PROVIDERS',
+        `expected provider names separated by commas (e.g. Google,SignInWithApple,AcmeSAML), got "${name}"`,
+      )
+    }
+  }
+  return names
+}
+
 function loadCognito(env: Env, isProduction: boolean): CognitoSettings | undefined {
   const issuer = loadIssuer(env)
   const clientId = read(env, 'COGNITO_CLIENT_ID')
@@ -259,6 +277,7 @@ function loadCognito(env: Env, isProduction: boolean): CognitoSettings | undefin
     clientSecret,
     domain: loadDomain(env),
     scopes: loadScopes(env),
+    identityProviders: loadIdentityProviders(env),
     allowInsecureRequests: issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname),
     timeoutMs,
   }

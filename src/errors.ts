@@ -21,7 +21,7 @@ export class CognitoError extends Error {
   }
 }
 
-export type SignInErrorKind = 'refused' | 'missing-transaction' | 'state-mismatch' | 'missing-code'
+export type SignInErrorKind = 'refused' | 'missing-transaction' | 'state-mismatch' | 'missing-code' | 'unknown-provider'
 
 /** The sign-in attempt itself cannot go on (user's side: 4xx). */
 export class SignInError extends Error {
@@ -122,6 +122,8 @@ export function toErrorPage(error: unknown): ErrorPage {
           'The answer from Cognito does not belong to the sign-in started in this browser (perhaps another tab started a newer one). Please start again.',
           TRY_AGAIN,
         )
+      case 'unknown-provider':
+        return page(400, 'Unknown sign-in option', 'This site does not offer that way of signing in. Choose one of the options on the home page.')
       case 'missing-code':
         return page(400, 'Sign-in answer incomplete', 'Cognito sent us back without a sign-in code. Please start again.', TRY_AGAIN)
     }

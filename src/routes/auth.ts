@@ -16,6 +16,8 @@ import { TRANSACTION_TTL_SECONDS } from '../transaction-cookie.js'
 
 interface LoginQuery {
   returnTo?: string
+  /** A federated identity provider from COGNITO_IDENTITY_PROVIDERS: skips Cognito's own sign-in page. */
+  provider?: string
 }
 
 export default async function authRoutes(app: FastifyInstance): Promise<void> {
@@ -32,7 +34,15 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
   async function redirectToCognito(request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply, signUp: boolean) {
     const returnTo = safeReturnTo(request.query.returnTo)
     if (request.session?.user && !signUp) return reply.redirect(returnTo, 303)
-    const { url, transaction } = await startLogin(app.oidc, { returnTo, signUp })
+    const provider = request.query.provider
+    if (provider !== undefined && !(config.cognito?.identityProviders ?? []).includes(provider)) {
+      throw new SignInError('unknown-provider')
+    }
+    const { url, transaction } = await startLogin(app.oidc, {
+      returnTo,
+      signUp,
+      ...(provider === undefined ? {} : { identityProvider: provider }),
+    })
     await rememberTransaction(reply, transaction)
     return reply.redirect(url.href, 302)
   }

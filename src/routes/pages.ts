@@ -7,6 +7,7 @@ export default async function pageRoutes(app: FastifyInstance): Promise<void> {
     return reply.viewAsync('index', {
       title: 'Home',
       user,
+      identityProviders: app.config.cognito?.identityProviders ?? [],
       csrfToken: user ? reply.generateCsrf() : undefined,
     })
   })
