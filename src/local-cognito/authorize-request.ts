@@ -13,6 +13,8 @@ export interface AuthorizeRequest {
   state?: string
   nonce?: string
   codeChallenge?: string
+  /** a simulated federated provider named by identity_provider (absent for COGNITO or none) */
+  identityProvider?: string
 }
 
 export type AuthorizeCheck =
@@ -79,8 +81,8 @@ export function checkAuthorize(state: PoolState, q: Record<string, string>): Aut
   const scope = grantScopes(state, client, q['scope'])
   if (!scope.ok) return fail('invalid_scope')
   const idp = q['identity_provider']
-  if (idp !== undefined && idp !== 'COGNITO') {
-    // Room for a simulated federated IdP later.
+  const federated = idp !== undefined && state.settings.federatedProviders.includes(idp)
+  if (idp !== undefined && idp !== 'COGNITO' && !federated) {
     return fail('invalid_request', `Identity provider ${idp} does not exist for this client.`)
   }
   if (q['idp_identifier'] !== undefined) return fail('invalid_request', 'Identity provider identifier is not configured.')
@@ -88,5 +90,6 @@ export function checkAuthorize(state: PoolState, q: Record<string, string>): Aut
   if (q['state'] !== undefined) request.state = q['state']
   if (q['nonce'] !== undefined) request.nonce = q['nonce']
   if (challenge !== undefined) request.codeChallenge = challenge
+  if (federated && idp !== undefined) request.identityProvider = idp
   return { kind: 'ok', request }
 }

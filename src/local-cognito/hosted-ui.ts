@@ -3,6 +3,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { checkAuthorize, type AuthorizeCheck, type AuthorizeRequest } from './authorize-request.js'
 import { note, rawQuery, sendHtml, stringRecord, withParams } from './http-util.js'
+import { registerFederated } from './federated.js'
 import { errorPage, forbiddenPage, loginPage, signupPage } from './pages.js'
 import { CODE_TTL_MS, SESSION_TTL_MS, type PoolState } from './state.js'
 
@@ -72,11 +73,21 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
     return a.length === b.length && timingSafeEqual(a, b)
   }
 
+  const federated = registerFederated(app, state, {
+    answerCheck,
+    issueCode,
+    startSession,
+    currentSession: (req) => state.session(req.cookies[SESSION_COOKIE]),
+    csrfToken,
+    csrfValid,
+  })
+
   app.get('/oauth2/authorize', async (req, reply) => {
     const q = stringRecord(req.query)
     const request = answerCheck(req, reply, checkAuthorize(state, q))
     if (!request) return reply
     const prompt = (q['prompt'] ?? '').split(' ')
+    if (request.identityProvider !== undefined) return federated.begin(req, reply, q, request, prompt)
     const session = prompt.includes('login') ? undefined : state.session(req.cookies[SESSION_COOKIE])
     if (session) return reply.redirect(issueCode(request, session.username, session.authTime), 302)
     if (prompt.includes('none')) {
@@ -115,7 +126,8 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
       note(req, { error: code })
       return sendHtml(reply, 400, loginPage({ action: loginAction(req), signupHref: signupHref(req), csrf: csrfToken(req, reply), error, username }))
     }
-    if (!user || !passwordMatches(user.password, form['password'] ?? '')) return rerender('Incorrect username or password.', 'NotAuthorizedException')
+    // Federated users have no password in the pool.
+    if (!user || user.identities || !passwordMatches(user.password, form['password'] ?? '')) return rerender('Incorrect username or password.', 'NotAuthorizedException')
     if (!user.enabled) return rerender('User is disabled.', 'UserDisabled')
     const authTime = startSession(reply, user.username)
     return reply.redirect(issueCode(request, user.username, authTime), 302)

@@ -188,7 +188,10 @@ export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): 
     if (!user || !user.enabled || user.sub !== p['sub']) return bad()
     if (!scopes.includes('openid')) return bad()
     const { verified, values } = userAttributes(user, scopes, true)
-    const body = { sub: state.faults.userinfoSub ?? user.sub, ...verified, ...values, username: user.username }
+    const body: Record<string, unknown> = { sub: state.faults.userinfoSub ?? user.sub }
+    // Like Cognito, userInfo gives the identities attribute as a JSON string (the ID token has the array).
+    if (user.identities) body['identities'] = JSON.stringify(user.identities)
+    Object.assign(body, verified, values, { username: user.username })
     return sendJson(reply, 200, body, headers)
   }
   for (const path of ['/oauth2/userInfo', '/oauth2/userinfo']) {

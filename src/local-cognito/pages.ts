@@ -90,3 +90,24 @@ export function errorPage(detail?: string): string {
 export function forbiddenPage(): string {
   return layout('Forbidden', '<h1>Forbidden</h1>\n<p>The request could not be verified (missing or invalid CSRF token). Go back, reload the page and try again.</p>')
 }
+
+export interface FederatedPageInput {
+  provider: string
+  action: string
+  csrf: string
+  email: string
+  name: string
+}
+
+/** The simulated IdP's sign-in page: one fixed user, Continue or Cancel. */
+export function federatedPage(p: FederatedPageInput): string {
+  const provider = escapeHtml(p.provider)
+  return layout(`Sign in with ${p.provider} (simulated)`, `<h1>Sign in with ${provider} (simulated)</h1>
+<p class="note">A stand-in for ${provider}: no password, one test account.</p>
+<form method="post" action="${escapeHtml(p.action)}" name="federatedSignInForm">
+<input type="hidden" name="_csrf" value="${escapeHtml(p.csrf)}">
+<p>Continue as <strong id="federatedUserName">${escapeHtml(p.name)}</strong> (<span id="federatedUserEmail">${escapeHtml(p.email)}</span>)?</p>
+<button id="federatedContinueButton" name="action" value="continue" type="submit">Continue</button>
+<button id="federatedCancelButton" name="action" value="cancel" type="submit">Cancel</button>
+</form>`)
+}

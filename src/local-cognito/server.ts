@@ -11,6 +11,18 @@ import { PoolState } from './state.js'
 import type { Faults, LocalCognito, LocalCognitoOptions, SeenRequest } from './types.js'
 import { registerWellKnown } from './well-known.js'
 
+/** Provider names as Cognito allows them (1–32 characters, no whitespace), unique ignoring case, not COGNITO. */
+function checkProviderNames(names: string[]): string[] {
+  const seen = new Set<string>()
+  for (const n of names) {
+    if (!/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,32}$/u.test(n) || n.startsWith('_')) throw new Error(`local-cognito: invalid federated provider name ${JSON.stringify(n)}`)
+    if (n.toUpperCase() === 'COGNITO') throw new Error('local-cognito: COGNITO is not a federated provider name')
+    if (seen.has(n.toLowerCase())) throw new Error(`local-cognito: duplicate federated provider name ${JSON.stringify(n)}`)
+    seen.add(n.toLowerCase())
+  }
+  return [...names]
+}
+
 export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise<LocalCognito> {
   const region = opts.region ?? 'us-east-1'
   const state = new PoolState(
@@ -21,6 +33,7 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
       idTokenTtlSeconds: opts.idTokenTtlSeconds ?? 3600,
       refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
       now: opts.now ?? Date.now,
+      federatedProviders: checkProviderNames(opts.federatedProviders ?? ['Google']),
     },
     await createKeySet(),
   )
@@ -83,6 +96,7 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
       state.addUser(u)
     },
     setUserEnabled: (username, enabled) => state.setUserEnabled(username, enabled),
+    setUserGroups: (username, groups) => state.setUserGroups(username, groups),
     isRefreshTokenRevoked: (token) => state.isRefreshTokenRevoked(token),
     countGrants: (grantType) => state.grantCounts.get(grantType) ?? 0,
     resetRequests: () => {

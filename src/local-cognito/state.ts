@@ -1,7 +1,7 @@
 /** In-memory state of one emulated user pool. */
 import { randomUUID } from 'node:crypto'
 import type { KeySet, SigningKey } from './keys.js'
-import type { Faults, LocalCognitoClient, LocalCognitoUser, SeenRequest } from './types.js'
+import type { FederatedIdentity, Faults, LocalCognitoClient, LocalCognitoUser, SeenRequest } from './types.js'
 
 export interface UserRecord {
   username: string
@@ -14,6 +14,8 @@ export interface UserRecord {
   groups: string[]
   attributes: Record<string, string>
   enabled: boolean
+  /** set for federated users (then password sign-in is refused) */
+  identities?: FederatedIdentity[]
 }
 
 export interface CodeRecord {
@@ -48,6 +50,22 @@ export interface SessionRecord {
   expiresAt: number
 }
 
+/** A federated sign-in in progress: the original /oauth2/authorize query, kept server-side. */
+export interface FederatedStateRecord {
+  provider: string
+  query: Record<string, string>
+  /** ms */
+  expiresAt: number
+}
+
+/** A code issued by a simulated IdP to /oauth2/idpresponse. */
+export interface IdpCodeRecord {
+  stateId: string
+  provider: string
+  /** ms */
+  expiresAt: number
+}
+
 export interface PoolSettings {
   region: string
   userPoolId: string
@@ -55,10 +73,12 @@ export interface PoolSettings {
   idTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   now: () => number
+  federatedProviders: string[]
 }
 
 export const CODE_TTL_MS = 5 * 60 * 1000
 export const SESSION_TTL_MS = 60 * 60 * 1000
+export const FEDERATED_STATE_TTL_MS = 5 * 60 * 1000
 
 /** A UUID whose third group starts with 70, like the subs of new Cognito pools. */
 export function cognitoStyleSub(): string {
@@ -74,6 +94,8 @@ export class PoolState {
   readonly refreshTokens = new Map<string, RefreshRecord>()
   readonly revokedOriginJtis = new Set<string>()
   readonly sessions = new Map<string, SessionRecord>()
+  readonly federatedStates = new Map<string, FederatedStateRecord>()
+  readonly idpCodes = new Map<string, IdpCodeRecord>()
   readonly grantCounts = new Map<string, number>()
   readonly requests: SeenRequest[] = []
   faults: Faults = {}
@@ -145,6 +167,19 @@ export class PoolState {
     const u = this.user(username)
     if (!u) throw new Error(`local-cognito: no user named ${username}`)
     u.enabled = enabled
+  }
+
+  setUserGroups(username: string, groups: string[]): void {
+    const u = this.user(username)
+    if (!u) throw new Error(`local-cognito: no user named ${username}`)
+    u.groups = [...groups]
+  }
+
+  /** Drop expired federated states and IdP codes (called when new ones are stored). */
+  sweepFederated(): void {
+    const now = this.nowMs()
+    for (const [k, v] of this.federatedStates) if (v.expiresAt <= now) this.federatedStates.delete(k)
+    for (const [k, v] of this.idpCodes) if (v.expiresAt <= now) this.idpCodes.delete(k)
   }
 
   isOriginRevoked(originJti: unknown): boolean {

@@ -104,6 +104,7 @@ export async function mintIdToken(state: PoolState, ctx: GrantContext, accessTok
   Object.assign(payload, {
     origin_jti: ctx.originJti,
     aud: ctx.client.clientId,
+    ...(ctx.user.identities ? { identities: ctx.user.identities.map((i) => ({ ...i })) } : {}),
     event_id: ctx.eventId,
     token_use: 'id',
     auth_time: ctx.authTime,

@@ -44,6 +44,45 @@ export interface LocalCognitoOptions {
   refreshTokenTtlSeconds?: number
   /** Clock in milliseconds since the epoch (default Date.now); lets tests expire codes, sessions and tokens. */
   now?: () => number
+  /**
+   * Names of the simulated federated identity providers (default `['Google']`; `[]` = none). Case-sensitive, as in
+   * Cognito; `COGNITO` is reserved and two names may not differ only in case. Every app client may use every one.
+   *
+   * `GET /oauth2/authorize?…&identity_provider=<Name>` skips the login page and 302s to the simulated IdP page
+   * `GET /federated/<Name>/authorize?state=<id>`, where `<id>` is a random server-side handle on the original
+   * authorize request (valid 5 minutes, single use). The page ("Sign in with <Name> (simulated)") offers one fixed
+   * user, `FEDERATED_TEST_USER` (email `federated.user@example.com`, name `Fed User`, IdP user id
+   * `102600000000000000001`), in one form POSTed to the same URL: hidden `_csrf` (checked like /login) and two submit
+   * buttons `name="action"`: `value="continue"` (id `federatedContinueButton`, "Continue") and `value="cancel"` (id
+   * `federatedCancelButton`, "Cancel"). Either answers 302 to `/oauth2/idpresponse?…&state=<id>`, as a real IdP
+   * would; that endpoint answers 302 to the client's `redirect_uri` with `?code=…&state=<original state>` (Continue)
+   * or `?error=access_denied&state=<original state>` (Cancel; Cognito's behaviour here is UNCONFIRMED).
+   *
+   * The federated user is created on the first Continue and reused afterwards (same `sub`): username
+   * `<Name lower-cased>_<userId>` (e.g. `google_102600000000000000001`), verified email, name, an `identities`
+   * attribute ({@link FederatedIdentity}) and the automatic group `<userPoolId>_<Name>`. A user added beforehand under
+   * that username (addUser) is reused and linked, so tests can give it groups, a sub or attributes; setUserGroups
+   * works too (the automatic group is put back at each federated sign-in). Federated users cannot sign in on /login.
+   * A successful federated sign-in starts a hosted-UI session, as Cognito does.
+   *
+   * Tokens: the ID token carries `identities` (an array, after `aud`) and `cognito:groups` with the automatic group;
+   * the access token's `cognito:groups` too. userInfo returns `identities` as a JSON string, as Cognito does.
+   */
+  federatedProviders?: string[]
+}
+
+/**
+ * One entry of a federated user's `identities` attribute, shaped as Cognito puts it in the ID token: `primary` and
+ * `dateCreated` (ms since the epoch) are strings. `providerType` is the name for Google, Facebook, LoginWithAmazon
+ * and SignInWithApple and `OIDC` for any other name; `issuer` is always null here.
+ */
+export interface FederatedIdentity {
+  userId: string
+  providerName: string
+  providerType: string
+  issuer: string | null
+  primary: string
+  dateCreated: string
 }
 
 export interface SeenRequest {
@@ -78,6 +117,8 @@ export interface LocalCognito {
   addClient(c: LocalCognitoClient): void
   addUser(u: LocalCognitoUser): void
   setUserEnabled(username: string, enabled: boolean): void
+  /** Replace a user's groups (absent user: throws). Works for federated users once they exist. */
+  setUserGroups(username: string, groups: string[]): void
   isRefreshTokenRevoked(refreshToken: string): boolean
   countGrants(grantType: string): number
   resetRequests(): void

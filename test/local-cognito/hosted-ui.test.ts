@@ -82,9 +82,10 @@ t.test('authorize errors', async (t) => {
   loc = await errorOf(codeParams(client, { response_type: 'id_token' }))
   t.equal(loc.searchParams.get('error'), 'unsupported_response_type')
 
-  loc = await errorOf(codeParams(client, { identity_provider: 'Google', state: 's' }))
+  // Google is a simulated provider by default (federated.test.ts); a provider the pool lacks is refused.
+  loc = await errorOf(codeParams(client, { identity_provider: 'Facebook', state: 's' }))
   t.equal(loc.searchParams.get('error'), 'invalid_request')
-  t.match(loc.searchParams.get('error_description'), /Google/)
+  t.match(loc.searchParams.get('error_description'), /Facebook/)
   t.equal(loc.searchParams.get('state'), 's')
 
   res = await get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'COGNITO' })))
