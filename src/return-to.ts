@@ -5,31 +5,42 @@ const MAX_LENGTH = 2048
 /** Pages that make no sense (or would loop) as a destination after sign-in. */
 const NOT_A_DESTINATION = /^\/(?:login|logout|auth)(?:[/?#]|$)/i
 
+/** Printable ASCII only: browsers percent-encode anything else, and lookalikes of / and \ hide there. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/
+
 function isPlainPath(path: string): boolean {
   return (
     path.startsWith('/') &&
     !path.startsWith('//') &&
     !path.includes('\\') &&
-    // No control characters or whitespace (browsers strip tabs and newlines, which hides "//").
-    !/[\u0000-\u0020\u007f-\u009f]/.test(path)
+    // No control characters or whitespace, Unicode ones included (browsers strip tabs and newlines,
+    // which hides "//"). Format characters such as U+FEFF and U+200B are refused too.
+    !/[\s\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2060\ufeff]/u.test(path)
   )
 }
 
 /**
  * Returns `value` when it is a same-site path such as `/account?tab=2`, else DEFAULT_RETURN_TO.
- * Rejects absolute and protocol-relative URLs, backslashes, control characters, and the same
- * tricks hidden behind percent-encoding (`/%2F%2Fevil.example`, `/%5Cevil.example`).
+ * Rejects absolute and protocol-relative URLs, backslashes, control characters and non-ASCII, the
+ * same tricks hidden behind (double) percent-encoding in the path (`/%2F%2Fevil.example`,
+ * `/%5Cevil.example`), and paths that only become `//host` once normalised (`/.//evil.example`).
  */
 export function safeReturnTo(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH) return DEFAULT_RETURN_TO
-  if (!isPlainPath(value)) return DEFAULT_RETURN_TO
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(value)
-  } catch {
-    return DEFAULT_RETURN_TO
+  if (!PRINTABLE_ASCII.test(value) || !isPlainPath(value)) return DEFAULT_RETURN_TO
+  // The path (not the query, where an encoded space is ordinary) must stay plain however often it is decoded.
+  let path = value.split(/[?#]/, 1)[0] as string
+  for (let round = 0; round < 3; round++) {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(path)
+    } catch {
+      return DEFAULT_RETURN_TO
+    }
+    if (!isPlainPath(decoded)) return DEFAULT_RETURN_TO
+    if (decoded === path) break
+    path = decoded
   }
-  if (!isPlainPath(decoded)) return DEFAULT_RETURN_TO
   const base = 'http://same-site.invalid'
   let url: URL
   try {
@@ -38,7 +49,8 @@ export function safeReturnTo(value: unknown): string {
     return DEFAULT_RETURN_TO
   }
   if (url.origin !== base) return DEFAULT_RETURN_TO
-  const path = `${url.pathname}${url.search}`
-  if (NOT_A_DESTINATION.test(path)) return DEFAULT_RETURN_TO
-  return path
+  const result = `${url.pathname}${url.search}`
+  // Dot segments are resolved by the URL parser: `/.//evil.example` becomes `//evil.example`.
+  if (!isPlainPath(result) || NOT_A_DESTINATION.test(result)) return DEFAULT_RETURN_TO
+  return result
 }
