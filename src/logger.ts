@@ -1,6 +1,7 @@
 /**
  * pino options: a request id on every line, and nothing secret ever written. Cookies, authorization
- * headers and Set-Cookie are redacted; the sign-in callback's code and state never reach a log line
+ * headers, Set-Cookie, tokens, codes and the client secret are redacted wherever they appear in a
+ * logged object; the sign-in callback's code and state never reach a log line
  * because the logged URL keeps only the path and the names (not values) of sensitive parameters.
  */
 import { randomUUID } from 'node:crypto'
@@ -20,14 +21,39 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${kept.join('&')}`
 }
 
+const SECRET_FIELDS = [
+  'refreshToken',
+  'accessToken',
+  'idToken',
+  'clientSecret',
+  'codeVerifier',
+  'refresh_token',
+  'access_token',
+  'id_token',
+  'client_secret',
+  'code_verifier',
+  'password',
+]
+
 export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers.authorization',
   'res.headers["set-cookie"]',
-  '*.refreshToken',
-  '*.accessToken',
-  '*.idToken',
-  '*.clientSecret',
+  // The same headers wherever else they turn up (a logged request or response object).
+  'headers.cookie',
+  'headers.authorization',
+  'headers["set-cookie"]',
+  '*.headers.cookie',
+  '*.headers.authorization',
+  '*.headers["set-cookie"]',
+  // Tokens, codes and the client secret, in the app's names and in OAuth's, at the top or one level down.
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `*.${field}`),
+  // An authorization code, but not `err.code` (error codes are worth keeping).
+  'code',
+  'query.code',
+  'body.code',
+  'params.code',
 ]
 
 export function loggerOptions(level: string, stream?: { write(line: string): void }): FastifyServerOptions['logger'] {
