@@ -30,3 +30,36 @@ t.test('without COGNITO_IDENTITY_PROVIDERS there are no buttons and no provider 
   t.equal((await browser.get(`${stack.baseUrl}/login?provider=Google`)).status, 400)
   t.equal((await browser.get(`${stack.baseUrl}/login`)).status, 302)
 })
+
+async function throughFederatedPage(browser: Browser, baseUrl: string, action: 'continue' | 'cancel') {
+  const page = await browser.navigate(`${baseUrl}/login?provider=Google&returnTo=/logged-in`)
+  t.match(new URL(page.url).pathname, /^\/federated\/Google\/authorize$/, 'the simulated IdP page, not Cognito\'s own')
+  const html = await page.response.text()
+  const formAction = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? ''
+  const csrf = /name="_csrf"\s+value="([^"]*)"/.exec(html)?.[1] ?? ''
+  const target = new URL(formAction, page.url)
+  return browser.follow(await browser.post(target, { _csrf: csrf, action }), target)
+}
+
+t.test('a federated user signs in through the provider and lands with the automatic group', async (t) => {
+  const stack = await startStack(t, { env: { COGNITO_IDENTITY_PROVIDERS: 'Google' } })
+  const browser = new Browser()
+  const done = await throughFederatedPage(browser, stack.baseUrl, 'continue')
+  t.equal(new URL(done.url).pathname, '/logged-in')
+  t.equal(done.response.status, 200)
+  const html = await done.response.text()
+  t.match(html, /data-field="username">google_\d+</)
+  t.match(html, new RegExp(`<li class="tag">${stack.cognito.userPoolId}_Google</li>`))
+  t.match(html, /federated\.user@example\.com/)
+})
+
+t.test('cancelling at the provider shows the cancelled page and signs nobody in', async (t) => {
+  const stack = await startStack(t, { env: { COGNITO_IDENTITY_PROVIDERS: 'Google' } })
+  const browser = new Browser()
+  const done = await throughFederatedPage(browser, stack.baseUrl, 'cancel')
+  t.equal(new URL(done.url).pathname, '/auth/callback')
+  t.equal(done.response.status, 403)
+  t.match(await done.response.text(), /Sign-in was cancelled/)
+  t.equal(browser.cookie('localhost', 'sid'), undefined)
+  t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 302)
+})
