@@ -3,20 +3,10 @@
  * starts the embedded local Cognito when no pool is configured (development only), builds the app,
  * listens, and shuts down gracefully.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { parseEnv } from 'node:util'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config, type Env } from './config.js'
-import { PROJECT_ROOT } from './paths.js'
-
-/** process.env wins over `.env`, as with dotenv. */
-function readEnvironment(): Env {
-  const file = join(PROJECT_ROOT, '.env')
-  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {}
-  return { ...fromFile, ...process.env }
-}
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { readEnvironment } from './environment.js'
 
 interface LocalProvider {
   issuer: string
