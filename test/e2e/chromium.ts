@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
 
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+/** Debian's Chromium; CHROMIUM_PATH overrides it (e.g. to check the skip path). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export const CHROMIUM_MISSING =
   'Chromium not found: install it with `apt-get install -y chromium` (Debian) to run the browser tests'
