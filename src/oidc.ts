@@ -443,7 +443,7 @@ export async function startAccountSwitch(
   provider: OidcProvider,
   returnTo: string,
 ): Promise<{ url: URL; transaction: LoginTransaction }> {
-  const configuration = await provider.getConfiguration()
+  await provider.getConfiguration() // buildLogoutUrl reads the discovered end_session_endpoint
   const endpoint = buildLogoutUrl(provider)
   if (!endpoint) throw new CognitoError('bad-response', 'no logout endpoint for this pool')
   const transaction: LoginTransaction = {
@@ -460,7 +460,6 @@ export async function startAccountSwitch(
     state: transaction.state,
     nonce: transaction.nonce,
   }).toString()
-  void configuration
   return { url: endpoint, transaction }
 }
 
