@@ -98,6 +98,25 @@ if (browser) {
     await page.waitForURL(`${stack.baseUrl}/logged-out`)
   })
 
+  t.test('admin page and the 403 page for a person outside the group', async (t) => {
+    await signInWithBrowser(page, stack, { start: '/admin' })
+    t.equal(page.url(), `${stack.baseUrl}/admin`)
+    t.ok(await page.getByRole('heading', { name: 'Administration' }).isVisible())
+    await checkAppPage(t, page, 'admin', { screenshot: false })
+    await page.getByRole('button', { name: 'Sign out' }).or(page.getByRole('link', { name: 'Sign out' })).first().click()
+    await page.waitForURL((url) => url.pathname === '/logged-out' || url.pathname === '/logout')
+    if (new URL(page.url()).pathname === '/logout') {
+      await page.getByRole('button', { name: 'Sign out' }).click()
+      await page.waitForURL(`${stack.baseUrl}/logged-out`)
+    }
+    await signInWithBrowser(page, stack, { start: '/admin', username: 'reader', password: 'Reader-passw0rd' })
+    t.ok(await page.getByRole('heading', { name: 'This page is not open to your account' }).isVisible())
+    await checkAppPage(t, page, 'forbidden', { screenshot: false })
+    await page.goto(`${stack.baseUrl}/logout`)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(`${stack.baseUrl}/logged-out`)
+  })
+
   t.test('error page: sign-in refused', async (t) => {
     await page.goto(`${stack.baseUrl}/login`)
     const response = await page.goto(`${stack.baseUrl}/auth/callback?error=access_denied&state=${encodeURIComponent(stateOf(page))}`)

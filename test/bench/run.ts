@@ -1,0 +1,238 @@
+/**
+ * `npm run bench`: how fast the signed-in page is, next to what the view alone costs.
+ *
+ * One process for the app side (this one: the app, the local Cognito and the ceiling server), one
+ * for the load (autocannon, see load.ts), one for the memory-store heap figure. Targets in turn,
+ * each after a warm-up:
+ *   ceiling    the logged-in view from a bare Fastify + @fastify/view route (same template and data)
+ *   memory     GET /logged-in signed in, memory session store
+ *   redis      GET /logged-in signed in, Redis session store (skipped when Redis does not answer)
+ *   anonymous  GET / without a session
+ *
+ * Environment: BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 1), BENCH_CONNECTIONS (10),
+ * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default warn),
+ * REDIS_URL (redis://127.0.0.1:6379).
+ */
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { Browser } from '../helpers/browser.js'
+import { deleteKeys, isRedisAvailable, uniquePrefix } from '../helpers/redis.js'
+import { signIn, startCognito, startStack, type Stack } from '../helpers/stack.js'
+import { startCeiling } from './ceiling.js'
+import type { LoadRequest, LoadResult } from './load.js'
+
+const num = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`)
+  return value
+}
+const DURATION = num('BENCH_DURATION', 5)
+const WARMUP = num('BENCH_WARMUP', 1)
+const CONNECTIONS = num('BENCH_CONNECTIONS', 10)
+const SESSIONS = num('BENCH_SESSIONS', 100_000)
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn'
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+const BUDGET = { memoryRatio: 0.85, redisRatio: 0.65, p99Ms: 4 }
+
+const teardowns: Array<() => unknown> = []
+const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) }
+async function closeAll(): Promise<void> {
+  for (const fn of teardowns.reverse()) {
+    try {
+      await fn()
+    } catch (error) {
+      console.error('cleanup:', (error as Error).message)
+    }
+  }
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+
+/** The load generator: a child process that runs one autocannon target at a time. */
+async function startLoader() {
+  const child = fork(here('./load.ts'), [], { execArgv: ['--import=tsx'], stdio: 'inherit' })
+  const [hello] = (await once(child, 'message')) as [{ ready?: boolean }]
+  if (!hello.ready) throw new Error('load generator did not start')
+  t.teardown(() => child.kill())
+  return async (url: string, headers: Record<string, string> = {}): Promise<LoadResult> => {
+    const request: LoadRequest = { url, headers, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION }
+    child.send(request)
+    const [answer] = (await once(child, 'message')) as [{ ok: boolean; result?: LoadResult; message?: string }]
+    if (!answer.ok || !answer.result) throw new Error(`load generator: ${answer.message}`)
+    return answer.result
+  }
+}
+
+/** Signs in through the real flow (app → hosted UI → callback) and returns the session cookie. */
+async function signedInCookie(stack: Stack): Promise<{ cookie: string; sid: string }> {
+  const browser = new Browser()
+  const result = await signIn(browser, stack)
+  if (new URL(result.url).pathname !== '/logged-in' || result.response.status !== 200) {
+    throw new Error(`sign-in ended at ${result.url} with ${result.response.status}`)
+  }
+  const value = browser.cookie('localhost', stack.config.session.cookieName)
+  if (!value) throw new Error('no session cookie after sign-in')
+  const sid = decodeURIComponent(value).split('.').slice(0, -1).join('.')
+  return { cookie: `${stack.config.session.cookieName}=${value}`, sid }
+}
+
+const appUrl = (stack: Stack, path: string) => `http://127.0.0.1:${new URL(stack.baseUrl).port}${path}`
+
+interface Row {
+  name: string
+  what: string
+  result?: LoadResult
+  cognitoCalls?: number
+  note?: string
+}
+
+async function measure(stack: Stack | undefined, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; cognitoCalls?: number }> {
+  const before = stack?.cognito.requests.length
+  const result = await run()
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
+    throw new Error(`unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
+  }
+  return { result, cognitoCalls: stack && before !== undefined ? stack.cognito.requests.length - before : undefined }
+}
+
+async function memoryStoreHeap(): Promise<{ heapGrowthBytes: number; jsonBytesPerSession: number; count: number }> {
+  const child = fork(here('./memory-sessions.ts'), [String(SESSIONS)], {
+    execArgv: ['--import=tsx', '--expose-gc', '--max-old-space-size=4096'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  })
+  let out = ''
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  const [code] = await once(child, 'exit')
+  if (code !== 0) throw new Error(`memory-sessions exited with ${code}`)
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}')
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`
+
+async function main(): Promise<void> {
+  const env = { NODE_ENV: 'production', LOG_LEVEL, SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789' }
+  console.log(
+    `Benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per target; node ${process.version}; app log level ${LOG_LEVEL}; NODE_ENV=production`,
+  )
+  const load = await startLoader()
+  const cognito = await startCognito(t)
+  const rows: Row[] = []
+
+  // (b) memory store: sign in once through the real flow.
+  const memoryStack = await startStack(t, { sharedCognito: cognito, env })
+  const memory = await signedInCookie(memoryStack)
+  const session = await memoryStack.app.sessionStore.read(memory.sid)
+  if (!session?.user) throw new Error('no session in the store after sign-in')
+
+  // (a) the ceiling: the view with the very data /logged-in renders.
+  const expiresAt = Math.min(
+    session.cookie.expires ? new Date(session.cookie.expires).getTime() : Number.POSITIVE_INFINITY,
+    session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+  )
+  const ceiling = await startCeiling(
+    {
+      title: 'Your account',
+      user: session.user,
+      signedInAt: session.signedInAt,
+      sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+      csrfToken: 'k0Wl3VqX-2mP9sT4yZ1aB7cD8eF5gH6iJ0kL',
+    },
+    memoryStack.config.isProduction,
+  )
+  t.teardown(() => ceiling.app.close())
+
+  const ceilingRun = await measure(undefined, () => load(ceiling.url))
+  rows.push({ name: 'ceiling', what: 'bare Fastify + @fastify/view, same view and data', result: ceilingRun.result })
+
+  const memoryRun = await measure(memoryStack, () => load(appUrl(memoryStack, '/logged-in'), { cookie: memory.cookie }))
+  rows.push({ name: 'memory', what: 'GET /logged-in signed in, memory store', ...memoryRun })
+
+  // (c) Redis store, own key prefix, deleted afterwards.
+  let redisBytes: number | undefined
+  if (await isRedisAvailable(REDIS_URL)) {
+    const prefix = uniquePrefix('bench')
+    t.teardown(() => deleteKeys(REDIS_URL, prefix))
+    const redisStack = await startStack(t, {
+      sharedCognito: cognito,
+      env: { ...env, SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix },
+    })
+    const redis = await signedInCookie(redisStack)
+    const redisRun = await measure(redisStack, () => load(appUrl(redisStack, '/logged-in'), { cookie: redis.cookie }))
+    rows.push({ name: 'redis', what: 'GET /logged-in signed in, Redis store', ...redisRun })
+    const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+    await client.connect()
+    redisBytes = Number(await client.call('MEMORY', 'USAGE', `${prefix}${redis.sid}`, 'SAMPLES', '0'))
+    client.disconnect()
+  } else {
+    rows.push({ name: 'redis', what: 'GET /logged-in signed in, Redis store', note: `skipped: Redis not reachable at ${REDIS_URL}` })
+  }
+
+  // (d) anonymous home page.
+  const anonymousRun = await measure(memoryStack, () => load(appUrl(memoryStack, '/')))
+  rows.push({ name: 'anonymous', what: 'GET / without a session', ...anonymousRun })
+
+  await closeAll()
+  teardowns.length = 0
+  const heap = await memoryStoreHeap()
+
+  // The table.
+  const ceilingRps = ceilingRun.result.rps
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs ceiling', 'Cognito calls', 'bytes/resp']
+  const lines = rows.map((row) =>
+    row.result
+      ? [
+          row.name,
+          fmt(row.result.rps),
+          fmt(row.result.p50, 1),
+          fmt(row.result.p99, 1),
+          fmt(row.result.max, 1),
+          fmt(row.result.rps / ceilingRps, 2),
+          row.cognitoCalls === undefined ? '—' : String(row.cognitoCalls),
+          fmt(row.result.bytesPerResponse),
+        ]
+      : [row.name, row.note ?? '', '', '', '', '', '', ''],
+  )
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
+  const print = (cells: string[]) =>
+    console.log(cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '))
+  console.log('')
+  print(header)
+  print(widths.map((w) => '-'.repeat(w)))
+  for (const line of lines) print(line)
+  console.log('')
+  for (const row of rows) console.log(`  ${row.name.padEnd(10)} ${row.what}`)
+  console.log('')
+  console.log(`Redis: ${redisBytes === undefined ? 'not measured' : `${fmt(redisBytes)} bytes per session (MEMORY USAGE)`}`)
+  console.log(
+    `Memory store: ${fmt(heap.count)} sessions grow the heap by ${fmt(heap.heapGrowthBytes / 1024 / 1024, 1)} MiB (${kb(heap.heapGrowthBytes / heap.count)} per session; JSON ${kb(heap.jsonBytesPerSession)})`,
+  )
+
+  // The budget.
+  const checks: Array<[string, boolean]> = []
+  const byName = (name: string) => rows.find((r) => r.name === name)?.result
+  const mem = byName('memory')
+  const red = byName('redis')
+  if (mem) checks.push([`memory store ≥ ${BUDGET.memoryRatio} of the ceiling (${fmt(mem.rps / ceilingRps, 2)})`, mem.rps / ceilingRps >= BUDGET.memoryRatio])
+  if (red) checks.push([`Redis store ≥ ${BUDGET.redisRatio} of the ceiling (${fmt(red.rps / ceilingRps, 2)})`, red.rps / ceilingRps >= BUDGET.redisRatio])
+  const calls = rows.reduce((sum, r) => sum + (r.cognitoCalls ?? 0), 0)
+  checks.push([`0 Cognito calls per page view (${calls})`, calls === 0])
+  for (const row of rows) {
+    if (row.result && row.name !== 'ceiling') checks.push([`${row.name} p99 ≤ ${BUDGET.p99Ms} ms (${fmt(row.result.p99, 1)})`, row.result.p99 <= BUDGET.p99Ms])
+  }
+  console.log('')
+  console.log('Budget:')
+  for (const [label, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'MISS'} ${label}`)
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error(`bench failed: ${(error as Error).stack ?? error}`)
+  process.exitCode = 1
+} finally {
+  await closeAll()
+}
