@@ -7,6 +7,7 @@
  *
  * Errors never carry the token. This module does not use openid-client.
  */
+import { fetchBounded } from './bounded-fetch.js'
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable'
@@ -69,29 +70,8 @@ class JwksUnavailableError extends Error {
   }
 }
 
-/** fetch with a bounded body: an oversized JWKS answer is refused rather than read. */
-const boundedFetch = async (url: string, init: RequestInit): Promise<Response> => {
-  const response = await fetch(url, init)
-  if (Number(response.headers.get('content-length') ?? '0') > MAX_JWKS_BYTES) {
-    await response.body?.cancel()
-    throw new Error('JWKS response too large')
-  }
-  if (!response.body) return response
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_JWKS_BYTES) {
-      await reader.cancel()
-      throw new Error('JWKS response too large')
-    }
-    chunks.push(value)
-  }
-  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers })
-}
+/** An oversized JWKS answer is refused rather than read. */
+const boundedFetch = (url: string, init: RequestInit): Promise<Response> => fetchBounded(url, init, MAX_JWKS_BYTES)
 
 /**
  * Extracts the token from an Authorization header. Returns undefined when there is no Bearer

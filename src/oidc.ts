@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import * as client from 'openid-client'
+import { fetchBounded, ResponseTooLargeError } from './bounded-fetch.js'
 import type { CognitoSettings } from './config.js'
 import { CognitoError, SignInError } from './errors.js'
 import { toUser, type User } from './user.js'
@@ -44,36 +45,16 @@ interface Logger {
 /** Cap on any response body from Cognito; its documents are a few kilobytes. */
 export const MAX_RESPONSE_BYTES = 256 * 1024
 
-/** fetch with a bounded response size: a huge or endless answer from the provider is refused. */
-async function fetchBounded(url: string, options: RequestInit): Promise<Response> {
-  const response = await fetch(url, options)
-  const declared = Number(response.headers.get('content-length') ?? '0')
-  if (declared > MAX_RESPONSE_BYTES) {
-    await response.body?.cancel()
-    throw new CognitoError('too-large', `response from ${new URL(url).pathname} is larger than allowed`)
+async function fetchFromCognito(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetchBounded(url, init, MAX_RESPONSE_BYTES)
+  } catch (error) {
+    if (error instanceof ResponseTooLargeError) throw new CognitoError('too-large', error.message)
+    throw error
   }
-  if (!response.body) return response
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel()
-      throw new CognitoError('too-large', `response from ${new URL(url).pathname} is larger than allowed`)
-    }
-    chunks.push(value)
-  }
-  return new Response(Buffer.concat(chunks), {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  })
 }
 
-const boundedFetch: client.CustomFetch = (url, options) => fetchBounded(url, options as RequestInit)
+const boundedFetch: client.CustomFetch = (url, options) => fetchFromCognito(url, options as RequestInit)
 
 /** Accepted clock difference for the ID token's `iat` (openid-client checks exp, not a future iat). */
 export const MAX_CLOCK_SKEW_SECONDS = 120
@@ -241,7 +222,7 @@ export class OidcProvider {
     }
     let body: unknown
     try {
-      const response = await fetchBounded(url.href, {
+      const response = await fetchFromCognito(url.href, {
         headers: { accept: 'application/json' },
         signal: AbortSignal.timeout(this.settings.timeoutMs),
       })
