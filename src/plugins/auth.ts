@@ -17,6 +17,12 @@ declare module 'fastify' {
     transactions: TransactionSealer
     refresher: TokenRefresher
     config: Config
+    /**
+     * Resumes the request's session: true when someone is signed in with usable tokens (refreshed if
+     * needed), false when anonymous. Throws StoreUnavailableError, SessionEndedError (Cognito refused the
+     * refresh; the session is ended) or SessionRenewalError (expired and Cognito unreachable).
+     */
+    resumeSession: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>
     /** onRequest hook for protected pages. */
     requireUser: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
     /** onRequest hook (after requireUser) for pages limited to members of one of the given Cognito groups. */
@@ -41,14 +47,12 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
   app.addHook('onReady', async () => oidc.startDiscovery())
   app.addHook('onClose', async () => oidc.close())
 
-  app.decorate('requireUser', async function requireUser(request: FastifyRequest, reply: FastifyReply) {
+  app.decorate('resumeSession', async function resumeSession(request: FastifyRequest, reply: FastifyReply) {
     const session = request.session
     if (session?.storeUnavailable || (!session?.user && !app.sessionStore.healthy)) {
       throw new StoreUnavailableError()
     }
-    if (!session?.user || !session.tokens) {
-      return reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302)
-    }
+    if (!session?.user || !session.tokens) return false
     const outcome = await app.refresher.ensureFresh(session, async (signedIn) => {
       session.user = signedIn.user
       session.tokens = signedIn.tokens
@@ -56,22 +60,27 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
     })
     switch (outcome.kind) {
       case 'fresh':
-        return
+        return true
       case 'refreshed':
         if (session.tokens.accessToken !== outcome.signedIn.tokens.accessToken) {
           session.user = outcome.signedIn.user
           session.tokens = outcome.signedIn.tokens
         }
-        return
+        return true
       case 'ended':
         request.log.info('Cognito refused the refresh token; session ended')
         await endSession(request, reply, config)
         throw new SessionEndedError(request.url)
       case 'unavailable':
         request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')
-        if (outcome.usable) return
+        if (outcome.usable) return true
         throw new SessionRenewalError()
     }
+  })
+
+  app.decorate('requireUser', async function requireUser(request: FastifyRequest, reply: FastifyReply) {
+    if (await app.resumeSession(request, reply)) return
+    return reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302)
   })
 
   app.decorate('requireGroup', (...groups: string[]) => {

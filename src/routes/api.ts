@@ -6,8 +6,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BearerError, BearerVerifier, bearerChallenge, bearerTokenOf } from '../bearer.js'
-import { StoreUnavailableError } from '../errors.js'
-import { endSession } from '../plugins/session.js'
+import { SessionEndedError, SessionRenewalError, StoreUnavailableError } from '../errors.js'
+import type { User } from '../user.js'
 
 /** What GET /api/me answers. Access tokens carry no profile attributes: email and name are null for Bearer callers. */
 export interface Me {
@@ -90,29 +90,17 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
   }
 
   async function viaSession(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const session = request.session
     if (!sessionAllowed(request)) return refuse(reply)
-    if (session?.storeUnavailable || (!session?.user && !app.sessionStore.healthy)) {
-      return unavailable(reply, 'The session cannot be read right now')
+    try {
+      if (!(await app.resumeSession(request, reply))) return refuse(reply)
+    } catch (error) {
+      if (error instanceof SessionEndedError) return refuse(reply)
+      if (error instanceof SessionRenewalError) {
+        return unavailable(reply, 'The session needs renewing and Cognito cannot be reached right now')
+      }
+      throw error
     }
-    if (!session?.user || !session.tokens) return refuse(reply)
-    const outcome = await app.refresher.ensureFresh(session, async (signedIn) => {
-      session.user = signedIn.user
-      session.tokens = signedIn.tokens
-      await session.save()
-    })
-    if (outcome.kind === 'refreshed' && session.tokens.accessToken !== outcome.signedIn.tokens.accessToken) {
-      session.user = outcome.signedIn.user
-      session.tokens = outcome.signedIn.tokens
-    } else if (outcome.kind === 'ended') {
-      request.log.info('Cognito refused the refresh token; session ended')
-      await endSession(request, reply, config)
-      return refuse(reply)
-    } else if (outcome.kind === 'unavailable' && !outcome.usable) {
-      request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')
-      return unavailable(reply, 'The session needs renewing and Cognito cannot be reached right now')
-    }
-    const user = session.user
+    const user = request.session.user as User
     const me: Me = {
       sub: user.sub,
       username: user.username,
