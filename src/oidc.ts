@@ -445,14 +445,22 @@ export async function startAccountSwitch(
 }
 
 /** Origins the browser is sent to for Cognito (for the CSP's form-action). */
-export function cognitoOrigins(provider: OidcProvider): string[] {
-  const metadata = provider.configuration?.serverMetadata()
+export function cognitoOrigins(provider: OidcProvider): readonly string[] {
+  const configuration = provider.configuration
+  const cached = configuration && originsByConfiguration.get(configuration)
+  if (cached) return cached
+  // serverMetadata() copies the whole document: computed once per discovery, not per page view.
+  const metadata = configuration?.serverMetadata()
   const origins = new Set<string>()
   for (const value of [metadata?.authorization_endpoint, metadata?.end_session_endpoint, provider.settings.domain]) {
     if (value) origins.add(new URL(value).origin)
   }
-  return [...origins]
+  const list = Object.freeze([...origins])
+  if (configuration) originsByConfiguration.set(configuration, list)
+  return list
 }
+
+const originsByConfiguration = new WeakMap<client.Configuration, readonly string[]>()
 
 function toTokenSet(
   response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,

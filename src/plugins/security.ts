@@ -14,7 +14,7 @@ import type { Config } from '../config.js'
 export interface SecurityOptions {
   config: Config
   /** Origins the browser may be sent to by a form (Cognito's domain), known once discovery ran. */
-  formTargets: () => string[]
+  formTargets: () => readonly string[]
 }
 
 async function securityPlugin(app: FastifyInstance, { config, formTargets }: SecurityOptions): Promise<void> {

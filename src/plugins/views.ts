@@ -15,8 +15,10 @@ async function viewsPlugin(app: FastifyInstance, { production }: { production: b
     layout: 'layout.ejs',
     viewExt: 'ejs',
     defaultContext: { productName: PRODUCT_NAME },
-    // Compiled templates are cached in production; re-read on change in development.
+    // Compiled templates (and, through ejs's own cache, the partials they include) are cached in
+    // production; re-read on change in development.
     production,
+    options: { cache: production },
   })
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,
