@@ -9,7 +9,7 @@ import { SessionEndedError, SessionRenewalError, StoreUnavailableError } from '.
 import { OidcProvider } from '../oidc.js'
 import { TokenRefresher } from '../token-refresh.js'
 import { createTransactionSealer, type TransactionSealer } from '../transaction-cookie.js'
-import { endSession } from './session.js'
+import { endSession, sessionCsrfToken } from './session.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -96,7 +96,7 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
         user,
         groups,
         returnTo: request.url,
-        csrfToken: reply.generateCsrf(),
+        csrfToken: sessionCsrfToken(request, reply),
       })
       return reply.code(403).type('text/html; charset=utf-8').send(html)
     }

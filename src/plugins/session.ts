@@ -30,6 +30,8 @@ declare module 'fastify' {
     /** Set on a session that could not be read because the store is down. Never saved. */
     storeUnavailable?: boolean
     _csrf?: string
+    /** The CSRF token for this session's forms, made once (at sign-in) rather than on every page view. */
+    csrfToken?: string
   }
   interface FastifyInstance {
     sessionStore: ResilientStore
@@ -147,6 +149,13 @@ export async function endSession(
   if (request.session && typeof request.session.destroy === 'function' && request.session.sessionId) {
     await request.session.destroy()
   }
+}
+
+/** The session's CSRF token for forms: made once per session, so page views do no token crypto. */
+export function sessionCsrfToken(request: FastifyRequest, reply: { generateCsrf(): string }): string {
+  const session = request.session
+  session.csrfToken ??= reply.generateCsrf()
+  return session.csrfToken
 }
 
 export interface SessionPluginOptions {

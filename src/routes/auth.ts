@@ -10,7 +10,7 @@ import {
   startLogin,
   type LoginTransaction,
 } from '../oidc.js'
-import { endSession } from '../plugins/session.js'
+import { endSession, sessionCsrfToken } from '../plugins/session.js'
 import { safeReturnTo } from '../return-to.js'
 import { TRANSACTION_TTL_SECONDS } from '../transaction-cookie.js'
 
@@ -102,14 +102,14 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
     session.signedInAt = now
     session.lastSeenAt = now
     session.absoluteExpiresAt = now + config.session.maxAgeMs
-    reply.generateCsrf()
+    sessionCsrfToken(request, reply)
     request.log.info({ sub: user.sub }, 'signed in')
     return reply.redirect(transaction.returnTo, 303)
   })
 
   app.get('/logout', async (request, reply) => {
     const user = request.session?.user
-    const csrfToken = user ? reply.generateCsrf() : undefined
+    const csrfToken = user ? sessionCsrfToken(request, reply) : undefined
     return reply.viewAsync('logout', { title: 'Sign out', user, csrfToken })
   })
 

@@ -1,5 +1,6 @@
 /** The site's pages: public ones, and the protected ones inside one context with one auth hook. */
 import type { FastifyInstance } from 'fastify'
+import { sessionCsrfToken } from '../plugins/session.js'
 
 export default async function pageRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (request, reply) => {
@@ -8,7 +9,7 @@ export default async function pageRoutes(app: FastifyInstance): Promise<void> {
       title: 'Home',
       user,
       identityProviders: app.config.cognito?.identityProviders ?? [],
-      csrfToken: user ? reply.generateCsrf() : undefined,
+      csrfToken: user ? sessionCsrfToken(request, reply) : undefined,
     })
   })
 
@@ -31,13 +32,13 @@ export default async function pageRoutes(app: FastifyInstance): Promise<void> {
         user: session.user,
         signedInAt: session.signedInAt,
         sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
-        csrfToken: reply.generateCsrf(),
+        csrfToken: sessionCsrfToken(request, reply),
       })
     })
 
     // The worked example of a group-limited page.
     scope.get('/admin', { onRequest: app.requireGroup('admin') }, async (request, reply) =>
-      reply.viewAsync('admin', { title: 'Administration', user: request.session.user, csrfToken: reply.generateCsrf() }),
+      reply.viewAsync('admin', { title: 'Administration', user: request.session.user, csrfToken: sessionCsrfToken(request, reply) }),
     )
   })
 }
