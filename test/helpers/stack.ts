@@ -106,48 +106,40 @@ export interface SignInResult {
   hops: Hop[]
 }
 
-/**
- * Signs in through the app and the local Cognito's hosted UI like a person would: GET /login (or a
- * protected page), follow to the sign-in form, submit it, follow back to the app.
- */
-export async function signIn(
-  browser: Browser,
-  stack: Stack,
-  options: { username?: string; password?: string; start?: string } = {},
-): Promise<SignInResult> {
+type SignInOptions = { username?: string; password?: string; start?: string }
+
+/** Opens the app's start page, follows it to the hosted sign-in form and submits it. */
+async function submitSignInForm(browser: Browser, stack: Stack, options: SignInOptions) {
   const start = new URL(options.start ?? '/login', stack.baseUrl).href
   const toForm = await browser.navigate(start)
-  const html = await toForm.response.text()
   if (!toForm.url.startsWith(stack.cognito.origin)) {
     throw new Error(`expected the hosted sign-in page, got ${toForm.response.status} at ${toForm.url}`)
   }
-  const form = parseSignInForm(html, toForm.url)
-  const submitted = await browser.post(form.action, {
-    _csrf: form.csrf,
-    username: options.username ?? 'demo',
-    password: options.password ?? 'Demo-passw0rd',
-  })
-  const back = await browser.follow(submitted, form.action)
-  return { response: back.response, url: back.url, html: await back.response.text(), hops: [...toForm.hops, ...back.hops] }
-}
-
-/** Drives the app to the Cognito callback but stops there: returns the callback URL Cognito sent. */
-export async function callbackUrlFor(
-  browser: Browser,
-  stack: Stack,
-  options: { username?: string; password?: string; start?: string } = {},
-): Promise<string> {
-  const start = new URL(options.start ?? '/login', stack.baseUrl).href
-  const toForm = await browser.navigate(start)
   const form = parseSignInForm(await toForm.response.text(), toForm.url)
   const submitted = await browser.post(form.action, {
     _csrf: form.csrf,
     username: options.username ?? 'demo',
     password: options.password ?? 'Demo-passw0rd',
   })
+  return { submitted, action: form.action, hops: toForm.hops }
+}
+
+/**
+ * Signs in through the app and the local Cognito's hosted UI like a person would: GET /login (or a
+ * protected page), follow to the sign-in form, submit it, follow back to the app.
+ */
+export async function signIn(browser: Browser, stack: Stack, options: SignInOptions = {}): Promise<SignInResult> {
+  const { submitted, action, hops } = await submitSignInForm(browser, stack, options)
+  const back = await browser.follow(submitted, action)
+  return { response: back.response, url: back.url, html: await back.response.text(), hops: [...hops, ...back.hops] }
+}
+
+/** Drives the app to the Cognito callback but stops there: returns the callback URL Cognito sent. */
+export async function callbackUrlFor(browser: Browser, stack: Stack, options: SignInOptions = {}): Promise<string> {
+  const { submitted, action } = await submitSignInForm(browser, stack, options)
   const location = submitted.headers.get('location')
   if (submitted.status !== 302 || !location) throw new Error(`sign-in form answered ${submitted.status}`)
-  return new URL(location, form.action).href
+  return new URL(location, action).href
 }
 
 /** The server-side session id behind the browser's session cookie (value `<id>.<signature>`). */
