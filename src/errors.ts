@@ -1,4 +1,6 @@
 /** Typed errors and the one mapping from any error to what a person is shown. Pure. */
+import { SessionStoreUnavailableError } from './session-stores/types.js'
+
 
 export type CognitoErrorKind =
   | 'unreachable'
@@ -35,13 +37,8 @@ export class SignInError extends Error {
   }
 }
 
-/** The session store (e.g. Redis) does not answer. */
-export class StoreUnavailableError extends Error {
-  constructor(message = 'session store unavailable') {
-    super(message)
-    this.name = 'StoreUnavailableError'
-  }
-}
+/** The session store (e.g. Redis) does not answer: the stores' own error, used app-wide. */
+export { SessionStoreUnavailableError }
 
 /** Cognito refused to renew the session (refresh token revoked or expired, user disabled). */
 export class SessionEndedError extends Error {
@@ -173,7 +170,7 @@ export function toErrorPage(error: unknown): ErrorPage {
       { href: '', label: 'Try again' },
     )
   }
-  if (error instanceof StoreUnavailableError || (error as { code?: unknown })?.code === 'SESSION_STORE_UNAVAILABLE') {
+  if (error instanceof SessionStoreUnavailableError) {
     return page(
       503,
       'Temporarily unavailable',

@@ -157,10 +157,6 @@ export class OidcProvider {
     return this.#configuration !== undefined
   }
 
-  get lastError(): unknown {
-    return this.#lastError
-  }
-
   /** Returns the Configuration, discovering it first if needed. Throws CognitoError when unreachable. */
   async getConfiguration(): Promise<client.Configuration> {
     if (this.#configuration) return this.#configuration

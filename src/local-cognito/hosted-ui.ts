@@ -112,14 +112,23 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
     return sendHtml(reply, 200, html)
   })
 
-  app.post('/login', async (req, reply) => {
+  /** A posted hosted-UI form: the authorize request re-checked and the CSRF field verified; null once answered. */
+  function acceptForm(req: FastifyRequest, reply: FastifyReply) {
     const request = answerCheck(req, reply, checkAuthorize(state, stringRecord(req.query)))
-    if (!request) return reply
+    if (!request) return null
     const form = stringRecord(req.body)
     if (!csrfValid(req, form)) {
       note(req, { error: 'csrf' })
-      return sendHtml(reply, 403, forbiddenPage())
+      sendHtml(reply, 403, forbiddenPage())
+      return null
     }
+    return { request, form }
+  }
+
+  app.post('/login', async (req, reply) => {
+    const accepted = acceptForm(req, reply)
+    if (!accepted) return reply
+    const { request, form } = accepted
     const username = form['username'] ?? ''
     const user = state.user(username)
     const rerender = (error: string, code: string): FastifyReply => {
@@ -142,13 +151,9 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
   })
 
   app.post('/signup', async (req, reply) => {
-    const request = answerCheck(req, reply, checkAuthorize(state, stringRecord(req.query)))
-    if (!request) return reply
-    const form = stringRecord(req.body)
-    if (!csrfValid(req, form)) {
-      note(req, { error: 'csrf' })
-      return sendHtml(reply, 403, forbiddenPage())
-    }
+    const accepted = acceptForm(req, reply)
+    if (!accepted) return reply
+    const { request, form } = accepted
     const username = (form['username'] ?? '').trim()
     const email = (form['email'] ?? '').trim()
     const password = form['password'] ?? ''

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { SessionEndedError, SessionRenewalError, StoreUnavailableError } from '../errors.js'
+import { SessionEndedError, SessionRenewalError, SessionStoreUnavailableError } from '../errors.js'
 import { OidcProvider } from '../oidc.js'
 import { TokenRefresher } from '../token-refresh.js'
 import { createTransactionSealer, type TransactionSealer } from '../transaction-cookie.js'
@@ -19,7 +19,7 @@ declare module 'fastify' {
     config: Config
     /**
      * Resumes the request's session: true when someone is signed in with usable tokens (refreshed if
-     * needed), false when anonymous. Throws StoreUnavailableError, SessionEndedError (Cognito refused the
+     * needed), false when anonymous. Throws SessionStoreUnavailableError, SessionEndedError (Cognito refused the
      * refresh; the session is ended) or SessionRenewalError (expired and Cognito unreachable).
      */
     resumeSession: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>
@@ -50,7 +50,7 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
   app.decorate('resumeSession', async function resumeSession(request: FastifyRequest, reply: FastifyReply) {
     const session = request.session
     if (session?.storeUnavailable || (!session?.user && !app.sessionStore.healthy)) {
-      throw new StoreUnavailableError()
+      throw new SessionStoreUnavailableError('session store unavailable')
     }
     if (!session?.user || !session.tokens) return false
     const outcome = await app.refresher.ensureFresh(session, async (signedIn) => {

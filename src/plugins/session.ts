@@ -10,11 +10,10 @@ import fastifySession from '@fastify/session'
 import type { FastifyInstance, FastifyRequest, Session } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { StoreUnavailableError } from '../errors.js'
 import type { TokenSet } from '../oidc.js'
 import { MemorySessionStore } from '../session-stores/memory.js'
 import { RedisSessionStore } from '../session-stores/redis.js'
-import type { AppSessionStore } from '../session-stores/types.js'
+import { SessionStoreUnavailableError, type AppSessionStore } from '../session-stores/types.js'
 import type { User } from '../user.js'
 
 declare module 'fastify' {
@@ -39,11 +38,17 @@ declare module 'fastify' {
 }
 
 type Callback = (err?: unknown) => void
+
+function unavailable(cause?: unknown): SessionStoreUnavailableError {
+  return cause instanceof SessionStoreUnavailableError
+    ? cause
+    : new SessionStoreUnavailableError('session store unavailable', { cause })
+}
 type GetCallback = (err: unknown, session?: Session | null) => void
 
 /**
  * Wraps the real store: a failed read yields a marker session (so public pages render as anonymous
- * and the cookie is kept for when the store is back); failed writes become StoreUnavailableError.
+ * and the cookie is kept for when the store is back); failed writes become SessionStoreUnavailableError.
  */
 export class ResilientStore {
   #healthy = true
@@ -78,19 +83,19 @@ export class ResilientStore {
 
   set(sessionId: string, session: Session, callback: Callback): void {
     if (session.storeUnavailable) {
-      callback(new StoreUnavailableError())
+      callback(unavailable())
       return
     }
     this.inner.set(sessionId, session, (error) => {
       this.#mark(!error, error)
-      callback(error ? new StoreUnavailableError() : undefined)
+      callback(error ? unavailable(error) : undefined)
     })
   }
 
   destroy(sessionId: string, callback: Callback): void {
     this.inner.destroy(sessionId, (error) => {
       this.#mark(!error, error)
-      callback(error ? new StoreUnavailableError() : undefined)
+      callback(error ? unavailable(error) : undefined)
     })
   }
 
@@ -99,7 +104,7 @@ export class ResilientStore {
     return new Promise((resolve, reject) => {
       this.inner.get(sessionId, (error, session) => {
         this.#mark(!error, error)
-        if (error) reject(new StoreUnavailableError())
+        if (error) reject(unavailable(error))
         else resolve(session ?? null)
       })
     })

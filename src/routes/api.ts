@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BearerError, BearerVerifier, bearerChallenge, bearerTokenOf } from '../bearer.js'
-import { SessionEndedError, SessionRenewalError, StoreUnavailableError } from '../errors.js'
+import { SessionEndedError, SessionRenewalError, SessionStoreUnavailableError } from '../errors.js'
 import type { User } from '../user.js'
 
 /** What GET /api/me answers. Access tokens carry no profile attributes: email and name are null for Bearer callers. */
@@ -53,6 +53,8 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
   const cognito = config.cognito
   if (!cognito) throw new Error('Cognito is not configured (COGNITO_USER_POOL_ID or COGNITO_ISSUER)')
   const fallbackJwksUri = `${cognito.issuer}/.well-known/jwks.json`
+  // Read once: serverMetadata() copies the whole discovery document.
+  let discoveredJwksUri: string | undefined
   const verifier = new BearerVerifier({
     issuer: cognito.issuer,
     allowedClientIds: config.api.allowedClientIds,
@@ -60,7 +62,7 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
     timeoutMs: cognito.timeoutMs,
     cooldownMs: config.api.jwksCooldownMs,
     // The discovered jwks_uri once discovery has run; Cognito's fixed location before that.
-    jwksUri: () => app.oidc.configuration?.serverMetadata().jwks_uri ?? fallbackJwksUri,
+    jwksUri: () => (discoveredJwksUri ??= app.oidc.configuration?.serverMetadata().jwks_uri) ?? fallbackJwksUri,
   })
 
   async function viaBearer(request: FastifyRequest, reply: FastifyReply, token: string): Promise<FastifyReply> {
@@ -117,7 +119,7 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
     async function api(scope) {
       // JSON for every error and every unknown path under /api: never the site's HTML pages.
       scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
-        if (error instanceof StoreUnavailableError || (error as { code?: unknown }).code === 'SESSION_STORE_UNAVAILABLE') {
+        if (error instanceof SessionStoreUnavailableError) {
           return unavailable(reply, 'The session cannot be read right now')
         }
         const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500

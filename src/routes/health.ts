@@ -5,7 +5,7 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {
-    const [store] = await Promise.all([app.sessionStore.ping()])
+    const store = await app.sessionStore.ping()
     const cognito = app.oidc.isReady
     const ready = store && cognito
     return reply.code(ready ? 200 : 503).send({
