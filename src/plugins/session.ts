@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest, Session } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import type { TokenSet } from '../oidc.js'
+import { SessionIdSigner } from '../session-id-signer.js'
 import { MemorySessionStore } from '../session-stores/memory.js'
 import { RedisSessionStore } from '../session-stores/redis.js'
 import { SessionStoreUnavailableError, type AppSessionStore } from '../session-stores/types.js'
@@ -174,7 +175,7 @@ async function sessionPlugin(app: FastifyInstance, { config, store }: SessionPlu
 
   await app.register(fastifyCookie)
   await app.register(fastifySession, {
-    secret: config.session.secret,
+    secret: new SessionIdSigner(config.session.secret),
     cookieName: config.session.cookieName,
     store: resilient,
     saveUninitialized: false,

@@ -16,9 +16,11 @@ async function viewsPlugin(app: FastifyInstance, { production }: { production: b
     viewExt: 'ejs',
     defaultContext: { productName: PRODUCT_NAME },
     // Compiled templates (and, through ejs's own cache, the partials they include) are cached in
-    // production; re-read on change in development.
+    // production; re-read on change in development. Partials are included by absolute path
+    // (`include('/partials/…')`, resolved against `root`): a relative include costs a file-system
+    // check on every render.
     production,
-    options: { cache: production },
+    options: { cache: production, root: VIEWS_DIR },
   })
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,

@@ -24,6 +24,11 @@ import { signIn, startCognito, startStack, type Stack } from '../helpers/stack.j
 import { startCeiling } from './ceiling.js'
 import type { LoadRequest, LoadResult } from './load.js'
 
+/** autocannon's figures plus the app process's CPU time per request. */
+interface Measured extends LoadResult {
+  cpuMicrosPerRequest: number
+}
+
 const num = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback)
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`)
@@ -60,12 +65,20 @@ async function startLoader() {
   const [hello] = (await once(child, 'message')) as [{ ready?: boolean }]
   if (!hello.ready) throw new Error('load generator did not start')
   t.teardown(() => child.kill())
-  return async (url: string, headers: Record<string, string> = {}): Promise<LoadResult> => {
-    const request: LoadRequest = { url, headers, connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION }
+  const send = async (request: LoadRequest): Promise<LoadResult> => {
     child.send(request)
     const [answer] = (await once(child, 'message')) as [{ ok: boolean; result?: LoadResult; message?: string }]
     if (!answer.ok || !answer.result) throw new Error(`load generator: ${answer.message}`)
     return answer.result
+  }
+  return async (url: string, headers: Record<string, string> = {}): Promise<Measured> => {
+    const request = { url, headers, connections: CONNECTIONS, warmupSeconds: 0 }
+    if (WARMUP > 0) await send({ ...request, durationSeconds: WARMUP })
+    // CPU time of this process (the app side) during the measured run only.
+    const cpuBefore = process.cpuUsage()
+    const result = await send({ ...request, durationSeconds: DURATION })
+    const cpu = process.cpuUsage(cpuBefore)
+    return { ...result, cpuMicrosPerRequest: result.requests > 0 ? (cpu.user + cpu.system) / result.requests : 0 }
   }
 }
 
@@ -87,12 +100,12 @@ const appUrl = (stack: Stack, path: string) => `http://127.0.0.1:${new URL(stack
 interface Row {
   name: string
   what: string
-  result?: LoadResult
+  result?: Measured
   cognitoCalls?: number
   note?: string
 }
 
-async function measure(stack: Stack | undefined, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; cognitoCalls?: number }> {
+async function measure(stack: Stack | undefined, run: () => Promise<Measured>): Promise<{ result: Measured; cognitoCalls?: number }> {
   const before = stack?.cognito.requests.length
   const result = await run()
   if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
@@ -193,7 +206,7 @@ async function main(): Promise<void> {
   // The table.
   const ceilingRps = rows.find((r) => r.name === 'ceiling')?.result?.rps ?? Number.NaN
   const ratio = (rps: number) => (Number.isNaN(ceilingRps) ? '—' : fmt(rps / ceilingRps, 2))
-  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs ceiling', 'Cognito calls', 'bytes/resp']
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs ceiling', 'CPU µs/req', 'Cognito calls', 'bytes/resp']
   const lines = rows.map((row) =>
     row.result
       ? [
@@ -203,10 +216,11 @@ async function main(): Promise<void> {
           fmt(row.result.p99, 1),
           fmt(row.result.max, 1),
           ratio(row.result.rps),
+          fmt(row.result.cpuMicrosPerRequest),
           row.cognitoCalls === undefined ? '—' : String(row.cognitoCalls),
           fmt(row.result.bytesPerResponse),
         ]
-      : [row.name, row.note ?? '', '', '', '', '', '', ''],
+      : [row.name, row.note ?? '', '', '', '', '', '', '', ''],
   )
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
   const print = (cells: string[]) =>
