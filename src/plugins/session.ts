@@ -191,19 +191,21 @@ async function sessionPlugin(app: FastifyInstance, { config, store }: SessionPlu
   })
 
   const touchEvery = touchIntervalMs(config.session.idleTimeoutMs)
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: on a page view it does no I/O, so it allocates no promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const session = request.session
-    if (!session?.user) return
+    if (!session?.user) return done()
     const now = Date.now()
     if (session.absoluteExpiresAt !== undefined && session.absoluteExpiresAt <= now) {
       request.log.info('session reached its maximum lifetime')
-      await endSession(request, reply, config)
+      endSession(request, reply, config).then(() => done(), done)
       return
     }
     if (now - (session.lastSeenAt ?? 0) >= touchEvery) {
       session.lastSeenAt = now
       session.touch()
     }
+    done()
   })
 }
 
