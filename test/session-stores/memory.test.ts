@@ -173,3 +173,17 @@ t.test('close stops the timer: a process using the store can exit', async (t) =>
   t.match(res.stdout, /closed/)
   t.equal(res.signal, null, 'exited on its own, not killed by the timeout')
 })
+
+t.test('callbacks are always asynchronous, and see the store as it was when called', async (t) => {
+  const store = newStore(t)
+  const order: string[] = []
+  await new Promise<void>((resolve) => {
+    store.set('a', sessionData({ n: 1 }), (err) => { order.push(`set:${String(err)}`) })
+    store.get('a', (err, s) => { order.push(`get:${String(err)}:${(s as unknown as Data | null)?.n}`) })
+    store.get('missing', (_err, s) => { order.push(`missing:${String(s)}`) })
+    store.destroy('a', (err) => { order.push(`destroy:${String(err)}`); resolve() })
+    order.push('returned')
+  })
+  t.same(order, ['returned', 'set:undefined', 'get:null:1', 'missing:null', 'destroy:undefined'])
+  t.equal(await get(store, 'a'), null, 'destroyed')
+})
