@@ -73,6 +73,8 @@ export interface ErrorPage {
 
 const HOME: Action = { href: '/', label: 'Go to the home page' }
 const TRY_AGAIN: Action = { href: '/login', label: 'Try again' }
+/** Reloads the page that failed (an empty href is the current URL). */
+const RELOAD: Action = { href: '', label: 'Try again' }
 
 function page(statusCode: number, title: string, message: string, action: Action = HOME): ErrorPage {
   return { statusCode, title, message, action, serverFault: statusCode >= 500 }
@@ -167,7 +169,7 @@ export function toErrorPage(error: unknown): ErrorPage {
       503,
       'Cognito cannot be reached',
       'Your session needs to be renewed, but the sign-in service is not answering. Nothing is lost: please try again in a moment.',
-      { href: '', label: 'Try again' },
+      RELOAD,
     )
   }
   if (error instanceof SessionStoreUnavailableError) {
@@ -175,7 +177,7 @@ export function toErrorPage(error: unknown): ErrorPage {
       503,
       'Temporarily unavailable',
       'Your session cannot be read right now. Nothing is lost: please try again in a moment.',
-      { href: '', label: 'Try again' },
+      RELOAD,
     )
   }
   const code = (error as { code?: unknown })?.code

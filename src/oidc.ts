@@ -440,23 +440,27 @@ export async function startAccountSwitch(
   return { url: endpoint, transaction }
 }
 
-/** Origins the browser is sent to for Cognito (for the CSP's form-action). */
+/**
+ * Origins the browser is sent to for Cognito (for the CSP's form-action). The same list (the same
+ * object) is returned until discovery completes, then another one: callers may compare by identity.
+ */
 export function cognitoOrigins(provider: OidcProvider): readonly string[] {
-  const configuration = provider.configuration
-  const cached = configuration && originsByConfiguration.get(configuration)
+  // Before discovery only COGNITO_DOMAIN is known; after it, the discovered endpoints too.
+  const key: object = provider.configuration ?? provider
+  const cached = originsByDiscovery.get(key)
   if (cached) return cached
   // serverMetadata() copies the whole document: computed once per discovery, not per page view.
-  const metadata = configuration?.serverMetadata()
+  const metadata = provider.configuration?.serverMetadata()
   const origins = new Set<string>()
   for (const value of [metadata?.authorization_endpoint, metadata?.end_session_endpoint, provider.settings.domain]) {
     if (value) origins.add(new URL(value).origin)
   }
   const list = Object.freeze([...origins])
-  if (configuration) originsByConfiguration.set(configuration, list)
+  originsByDiscovery.set(key, list)
   return list
 }
 
-const originsByConfiguration = new WeakMap<client.Configuration, readonly string[]>()
+const originsByDiscovery = new WeakMap<object, readonly string[]>()
 
 function toTokenSet(
   response: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,

@@ -14,21 +14,21 @@ import type { Config } from '../config.js'
 
 export interface SecurityOptions {
   config: Config
-  /** Origins the browser may be sent to by a form (Cognito's domain), known once discovery ran. */
+  /** Origins the browser may be sent to by a form (Cognito's domain); a new list (object) only when they change. */
   formTargets: () => readonly string[]
 }
 
 async function securityPlugin(app: FastifyInstance, { config, formTargets }: SecurityOptions): Promise<void> {
-  // helmet's headers depend only on its options, and the options only on Cognito's origins (known
-  // once discovery ran): computed once per set of origins, not per request (which is what
+  // helmet's headers depend only on its options, and the options only on Cognito's origins (a new
+  // list once discovery ran): computed once per list, not per request (which is what
   // @fastify/helmet does, at about a third of a page view's cost).
   let origins: readonly string[] | undefined
   let headers: Record<string, string> = {}
   app.addHook('onRequest', (_request, reply, done) => {
     const current = formTargets()
     if (current !== origins) {
-      if (origins === undefined || current.join(' ') !== origins.join(' ')) headers = securityHeaders(config, current)
       origins = current
+      headers = securityHeaders(config, current)
     }
     reply.headers(headers)
     done()

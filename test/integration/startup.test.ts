@@ -5,6 +5,9 @@ import { defaultLocalClient, startLocalCognito } from '../../src/local-cognito/i
 import { Browser } from '../helpers/browser.js'
 import { freePort, signIn, sleep, type Stack } from '../helpers/stack.js'
 
+const formAction = (response: Response) =>
+  /(?:^|;)\s*form-action ([^;]*)/.exec(response.headers.get('content-security-policy') ?? '')?.[1]
+
 t.test('Cognito down at start-up: the app starts, serves public pages, and sign-in works once Cognito answers', async (t) => {
   const cognitoPort = await freePort()
   const appPort = await freePort()
@@ -26,7 +29,9 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
   await app.listen({ port: appPort, host: '127.0.0.1' })
 
   const browser = new Browser()
-  t.equal((await browser.get(`${baseUrl}/healthz`)).status, 200, 'healthz while Cognito is down')
+  const before = await browser.get(`${baseUrl}/healthz`)
+  t.equal(before.status, 200, 'healthz while Cognito is down')
+  t.equal(formAction(before), "'self'", 'before discovery, forms may post only here (no COGNITO_DOMAIN set)')
   t.equal((await browser.get(`${baseUrl}/`)).status, 200, 'public page while Cognito is down')
   const ready = await browser.get(`${baseUrl}/readyz`)
   t.equal(ready.status, 503)
@@ -46,6 +51,7 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
     status = (await browser.get(`${baseUrl}/readyz`)).status
   }
   t.equal(status, 200, 'ready once discovery succeeds on a background retry')
+  t.equal(formAction(await browser.get(`${baseUrl}/`)), `'self' ${cognito.origin}`, 'after discovery, the CSP admits Cognito for the sign-out redirect')
   t.ok(logs.some((l) => l.includes('Cognito discovery failed; retrying')), 'the retries were logged')
 
   const stack = { app, cognito, config, baseUrl, clientId: client.clientId, clientSecret: client.clientSecret, logs } as Stack
