@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Session } from 'fastify'
 import type { AppSessionStore } from './types.js'
+import { parseSession, serializeSession } from './session-record.js'
 import { storeTtlMs } from './session-ttl.js'
 
 export interface MemorySessionStoreOptions {
@@ -83,7 +84,7 @@ export class MemorySessionStore implements AppSessionStore {
       const ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
       this.#entries.delete(sessionId)
       if (ttl > 0) {
-        const json = JSON.stringify(session)
+        const json = serializeSession(session)
         this.#entries.set(sessionId, { json, expiresAt: this.#now() + ttl })
         while (this.#entries.size > this.#maxSessions) {
           const oldest = this.#entries.keys().next()
@@ -99,20 +100,15 @@ export class MemorySessionStore implements AppSessionStore {
 
   get (sessionId: string, callback: CallbackSession): void {
     let result: Session | null = null
-    let error: unknown = null
     const entry = this.#entries.get(sessionId)
     if (entry !== undefined) {
       this.#entries.delete(sessionId)
       if (entry.expiresAt > this.#now()) {
         this.#entries.set(sessionId, entry) // most recently used
-        try {
-          result = JSON.parse(entry.json) as Session
-        } catch (err) {
-          error = err
-        }
+        result = parseSession(entry.json) ?? null
       }
     }
-    setImmediate(callback, error, result)
+    setImmediate(callback, null, result)
   }
 
   destroy (sessionId: string, callback: Callback): void {

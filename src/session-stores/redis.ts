@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
 import { SessionStoreUnavailableError, type AppSessionStore, type StoreLogger } from './types.js'
 import { storeTtlMs } from './session-ttl.js'
+import { parseSession, serializeSession } from './session-record.js'
 
 export interface RedisSessionStoreOptions {
   /** A client owned by the caller (not closed by `close()`). Either this or `url`. */
@@ -144,7 +145,7 @@ export class RedisSessionStore implements AppSessionStore {
     let ttl: number
     try {
       ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
-      json = JSON.stringify(session)
+      json = serializeSession(session)
     } catch (err) {
       callback(err)
       return
@@ -161,19 +162,14 @@ export class RedisSessionStore implements AppSessionStore {
         callback(null, null)
         return
       }
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(raw)
-      } catch {
-        parsed = undefined
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      const session = parseSession(raw)
+      if (session === undefined) {
         // Unreadable entry: drop it and carry on as if there were no session.
         this.client.del(key).catch(() => {})
         callback(null, null)
         return
       }
-      callback(null, parsed as Session)
+      callback(null, session)
     }, (err: unknown) => { callback(unavailable(err)) })
   }
 

@@ -1,0 +1,86 @@
+/**
+ * How both session stores write a session and read it back.
+ *
+ * @fastify/session decides whether to save a session by fingerprinting all of it (stable JSON, then
+ * SHA-256) when it is read and again before the response. The tokens are ~3.5 KiB of a ~4.5 KiB
+ * session, so on a signed-in page view that fingerprinting was the largest single cost. Tokens are
+ * never changed in place: sign-in and refresh replace the set whole. So a token set read back from a
+ * store is a StoredTokenSet, whose JSON form is a short tag (the expiry and the tails of the tokens'
+ * signatures) instead of the tokens: the change check stays right, because a new set has a different
+ * JSON form, for a fraction of the cost; and a stored token set that reaches a log line or any
+ * other JSON by mistake shows no token. The stores write the tokens themselves (serializeSession).
+ */
+import type { Session } from 'fastify'
+import type { TokenSet } from '../oidc.js'
+
+/** Characters kept from the end of each token: the end of its signature (or JWE tag), unique per token. */
+const TAIL = 16
+
+/** A token set as read from a store: the tokens, plus a JSON form that is a tag, not the tokens. */
+export class StoredTokenSet implements TokenSet {
+  readonly idToken: string
+  readonly accessToken: string
+  readonly refreshToken: string | undefined
+  readonly accessExpiresAt: number
+  readonly #tag: string
+
+  constructor(tokens: TokenSet) {
+    this.idToken = tokens.idToken
+    this.accessToken = tokens.accessToken
+    this.refreshToken = tokens.refreshToken
+    this.accessExpiresAt = tokens.accessExpiresAt
+    this.#tag = `tokens:${tokens.accessExpiresAt}:${tail(tokens.accessToken)}:${tail(tokens.idToken)}:${tail(tokens.refreshToken)}`
+    Object.freeze(this)
+  }
+
+  /** What JSON.stringify, loggers and @fastify/session's change check see. */
+  toJSON(): string {
+    return this.#tag
+  }
+
+  /** The tokens as a plain object, for writing to a store. */
+  toRecord(): TokenSet {
+    return {
+      idToken: this.idToken,
+      accessToken: this.accessToken,
+      refreshToken: this.refreshToken,
+      accessExpiresAt: this.accessExpiresAt,
+    }
+  }
+}
+
+function tail(token: string | undefined): string {
+  return token === undefined ? '' : token.slice(-TAIL)
+}
+
+/** The session as JSON text for a store, tokens included (whether read from a store or just issued). */
+export function serializeSession(session: Session): string {
+  const tokens = session.tokens
+  return JSON.stringify(tokens instanceof StoredTokenSet ? { ...session, tokens: tokens.toRecord() } : session)
+}
+
+/** The session from a store's JSON text; undefined when the text is not a JSON object. */
+export function parseSession(json: string): Session | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined
+  const session = parsed as Session
+  if (isTokenSet(session.tokens)) session.tokens = new StoredTokenSet(session.tokens)
+  return session
+}
+
+function isTokenSet(value: unknown): value is TokenSet {
+  const tokens = value as TokenSet | undefined
+  return (
+    typeof tokens === 'object' &&
+    tokens !== null &&
+    typeof tokens.idToken === 'string' &&
+    typeof tokens.accessToken === 'string' &&
+    typeof tokens.accessExpiresAt === 'number' &&
+    (tokens.refreshToken === undefined || typeof tokens.refreshToken === 'string')
+  )
+}
