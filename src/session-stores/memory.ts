@@ -16,8 +16,12 @@ export interface MemorySessionStoreOptions {
 }
 
 interface Entry {
-  /** JSON text of the session: every `get` hands out a fresh copy. */
-  json: string
+  /**
+   * A deep-frozen copy of the session as it was saved (through its JSON form, as a network store
+   * would keep it). Handed out as it is: @fastify/session copies its fields into a new Session,
+   * and nothing can change the stored copy, so a page view needs no parse and no copy.
+   */
+  session: Session
   expiresAt: number
 }
 
@@ -33,7 +37,7 @@ const DAY_MS = 24 * 60 * 60 * 1000
 
 /**
  * In-process session store for development and single-instance use: bounded (LRU),
- * entries expire with the session, values are stored as JSON copies.
+ * entries expire with the session, values are stored as frozen copies (see Entry).
  *
  * Callbacks are always called asynchronously, on a later turn of the event loop, as with a network
  * store: never sometimes-synchronous, and under load the requests that arrived together are then
@@ -84,8 +88,9 @@ export class MemorySessionStore implements AppSessionStore {
       const ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
       this.#entries.delete(sessionId)
       if (ttl > 0) {
-        const json = serializeSession(session)
-        this.#entries.set(sessionId, { json, expiresAt: this.#now() + ttl })
+        const copy = parseSession(serializeSession(session))
+        if (copy === undefined) throw new TypeError('a session must be an object')
+        this.#entries.set(sessionId, { session: deepFreeze(copy), expiresAt: this.#now() + ttl })
         while (this.#entries.size > this.#maxSessions) {
           const oldest = this.#entries.keys().next()
           if (oldest.done === true) break
@@ -105,7 +110,7 @@ export class MemorySessionStore implements AppSessionStore {
       this.#entries.delete(sessionId)
       if (entry.expiresAt > this.#now()) {
         this.#entries.set(sessionId, entry) // most recently used
-        result = parseSession(entry.json) ?? null
+        result = entry.session
       }
     }
     setImmediate(callback, null, result)
@@ -163,4 +168,12 @@ export class MemorySessionStore implements AppSessionStore {
   get sweeping (): boolean {
     return this.#timer !== undefined
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
+  }
+  return value
 }

@@ -26,21 +26,27 @@ function newStore (t: Test, opts: ConstructorParameters<typeof MemorySessionStor
 }
 
 
-t.test('set/get/destroy round trip returns equal data, as a copy', async (t) => {
+t.test('set/get/destroy round trip returns equal data, as a frozen copy', async (t) => {
   const store = newStore(t)
   t.equal(store.kind, 'memory')
   const expires = new Date(Date.now() + 60_000)
   const original = sessionData({ user: { sub: 'abc', groups: ['a'] }, tokens: { access: 'x' } }, expires)
   await set(store, 'id1', original)
   const got = await get(store, 'id1') as unknown as Data
-  t.same(got, { cookie: { originalMaxAge: null, expires: expires.toISOString() }, user: { sub: 'abc', groups: ['a'] }, tokens: { access: 'x' } })
+  t.same(got, { cookie: { originalMaxAge: null, expires: expires.toISOString() }, user: { sub: 'abc', groups: ['a'] }, tokens: { access: 'x' } }, 'the JSON form of what was saved')
   t.not(got, original, 'not the same object')
 
   ;(original as unknown as Data).user = 'mutated after set'
   const again = await get(store, 'id1') as unknown as Data
   t.same(again.user, { sub: 'abc', groups: ['a'] }, 'mutating the request session does not leak into the store')
-  ;(again.user as { sub: string }).sub = 'mutated after get'
-  t.same((await get(store, 'id1') as unknown as Data).user, { sub: 'abc', groups: ['a'] }, 'mutating a got copy does not leak either')
+  t.ok(Object.isFrozen(again) && Object.isFrozen(again.user) && Object.isFrozen((again.user as { groups: string[] }).groups), 'frozen all the way down')
+  t.throws(() => { (again.user as { sub: string }).sub = 'mutated after get' }, TypeError, 'a read cannot change the stored session')
+  t.throws(() => { (again.user as { groups: string[] }).groups.push('b') }, TypeError)
+  t.same((await get(store, 'id1') as unknown as Data).user, { sub: 'abc', groups: ['a'] })
+
+  await set(store, 'id1', sessionData({ user: { sub: 'abc', groups: ['a', 'b'] } }, expires))
+  t.same((await get(store, 'id1') as unknown as Data).user, { sub: 'abc', groups: ['a', 'b'] }, 'a new save replaces it')
+  t.same((again.user as { groups: string[] }).groups, ['a'], 'and leaves a copy read before as it was')
 
   await destroy(store, 'id1')
   t.equal(await get(store, 'id1'), null)
