@@ -4,9 +4,8 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
-import { generateRequestId, loggerOptions } from './logger.js'
+import { AccessLogController, generateRequestId, loggerOptions } from './logger.js'
 import { cognitoOrigins } from './oidc.js'
-import accessLogPlugin from './plugins/access-log.js'
 import authPlugin from './plugins/auth.js'
 import errorPagesPlugin from './plugins/error-pages.js'
 import securityPlugin from './plugins/security.js'
@@ -35,15 +34,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : config.trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
-    // One line per request instead of Fastify's two: see plugins/access-log.ts.
-    disableRequestLogging: true,
+    logController: new AccessLogController(),
   })
 
   const ownsStore = deps.store === undefined
   const store = deps.store ?? createSessionStore(config, { warn: (msg) => app.log.warn(msg) })
   if (ownsStore) app.addHook('onClose', async () => store.close())
 
-  await app.register(accessLogPlugin)
   await app.register(sessionPlugin, { config, store })
   await app.register(viewsPlugin, { production: config.isProduction })
   await app.register(errorPagesPlugin)

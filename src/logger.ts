@@ -5,7 +5,7 @@
  * because the logged URL keeps only the path and the names (not values) of sensitive parameters.
  */
 import { randomUUID } from 'node:crypto'
-import type { FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 
 const SENSITIVE_PARAMS = /^(?:code|state|id_token|access_token|refresh_token|token|client_secret|nonce|code_verifier|password)$/i
 
@@ -87,7 +87,7 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
       // Whatever is logged as `req`, only these three fields are written.
-      req(request: { method?: unknown; url?: unknown; ip?: unknown }) {
+      req(request: { method?: string; url?: string; ip?: string }) {
         return {
           method: request.method,
           url: typeof request.url === 'string' ? redactUrl(request.url) : undefined,
@@ -100,4 +100,27 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
 
 export function generateRequestId(): string {
   return randomUUID()
+}
+
+/**
+ * One access-log line per request, when its response has been sent: method, URL (sensitive query
+ * values redacted), status and response time, with the request id like every line. Fastify's
+ * default writes two lines per request ("incoming request", then "request completed" with the whole
+ * reply serialised); one line carries the same facts at half the cost, and at LOG_LEVEL=info every
+ * page view pays it. Fastify's other request-time lines (errors, stream errors) are unchanged.
+ */
+export class AccessLogController extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      url: redactUrl(request.url),
+      statusCode: reply.statusCode,
+      responseTime: Math.round(reply.elapsedTime * 10) / 10,
+      remoteAddress: request.ip,
+    }
+    if (error) request.log.error({ ...line, err: error }, 'request errored')
+    else request.log.info(line, 'request completed')
+  }
 }
