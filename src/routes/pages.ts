@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { sessionCsrfToken } from '../plugins/session.js'
 
 export default async function pageRoutes(app: FastifyInstance): Promise<void> {
+  const idleTimeoutMs = app.config.session.idleTimeoutMs
   app.get('/', async (request, reply) => {
     const user = request.session?.user
     return reply.viewAsync('index', {
@@ -23,8 +24,9 @@ export default async function pageRoutes(app: FastifyInstance): Promise<void> {
 
     scope.get('/logged-in', async (request, reply) => {
       const session = request.session
+      // The idle window runs from the last time it was slid (lastSeenAt), the absolute one from sign-in.
       const expiresAt = Math.min(
-        session.cookie.expires ? session.cookie.expires.getTime() : Number.POSITIVE_INFINITY,
+        session.lastSeenAt !== undefined ? session.lastSeenAt + idleTimeoutMs : Number.POSITIVE_INFINITY,
         session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
       )
       return reply.viewAsync('logged-in', {

@@ -181,7 +181,7 @@ async function main(): Promise<void> {
 
   // (a) the ceiling: the view with the very data /logged-in renders.
   const expiresAt = Math.min(
-    session.cookie.expires ? new Date(session.cookie.expires).getTime() : Number.POSITIVE_INFINITY,
+    session.lastSeenAt !== undefined ? session.lastSeenAt + memoryStack.config.session.idleTimeoutMs : Number.POSITIVE_INFINITY,
     session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
   )
   const ceiling = await startCeiling(

@@ -71,7 +71,7 @@ if (await requireRedis(t)) {
     const data = { cookie: { originalMaxAge: 60_000, expires }, user: { sub: 'u1' }, tokens: { refresh: 'r' } }
     await set(store, 'rt', data)
     const got = await get(store, 'rt')
-    t.same(got, { ...data, cookie: { originalMaxAge: 60_000, expires: expires.toISOString() } })
+    t.same(got, { user: data.user, tokens: data.tokens }, 'read back without the cookie')
     t.same(JSON.parse(await admin.get(prefix + 'rt') ?? 'null'), got, 'one JSON value per session')
     t.equal(await get(store, 'missing'), null)
   })
@@ -159,7 +159,7 @@ if (await requireRedis(t)) {
     t.equal(store.client, client)
     t.equal(await store.ping(), true)
     await set(store, 'pc', { cookie: { originalMaxAge: null }, ok: true })
-    t.same(await get(store, 'pc'), { cookie: { originalMaxAge: null }, ok: true })
+    t.same(await get(store, 'pc'), { ok: true })
     await store.close()
     await store.close()
     t.equal(await client.ping(), 'PONG', 'client still usable after store.close()')
@@ -215,7 +215,7 @@ if (await requireRedis(t)) {
     t.ok(up, 'ping true again after restart, same store')
 
     await set(store, 'after', { cookie: { originalMaxAge: null }, v: 'after-restart' })
-    t.same(await get(store, 'after'), { cookie: { originalMaxAge: null }, v: 'after-restart' }, 'data written after restart is readable')
+    t.same(await get(store, 'after'), { v: 'after-restart' }, 'data written after restart is readable')
     t.equal(await get(store, 'before'), null, 'the restarted in-memory server lost the old data (expected)')
     const lock = await store.tryLock('x', 1000)
     t.type(lock, 'string')
