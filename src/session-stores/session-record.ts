@@ -18,6 +18,7 @@
  */
 import type { Session } from 'fastify'
 import type { TokenSet } from '../oidc.js'
+import { deepFreeze } from '../session-fingerprint.js'
 
 /** Characters kept from the end of each token: the end of its signature (or JWE tag), unique per token. */
 const TAIL = 16
@@ -69,7 +70,10 @@ export function serializeSession(session: Session): string {
   })
 }
 
-/** The session from a store's JSON text; undefined when the text is not a JSON object. */
+/**
+ * The session from a store's JSON text, deep-frozen (values are replaced, never changed in place: see
+ * session-fingerprint.ts); undefined when the text is not a JSON object.
+ */
 export function parseSession(json: string): Session | undefined {
   let parsed: unknown
   try {
@@ -82,7 +86,7 @@ export function parseSession(json: string): Session | undefined {
   // Records written before the cookie was left out still carry one.
   if ('cookie' in session) delete (session as { cookie?: unknown }).cookie
   if (isTokenSet(session.tokens)) session.tokens = new StoredTokenSet(session.tokens)
-  return session
+  return deepFreeze(session)
 }
 
 function isTokenSet(value: unknown): value is TokenSet {
