@@ -76,6 +76,13 @@ export class RedisSessionStore implements AppSessionStore {
   readonly #pingTimeoutMs: number
   readonly #now: () => number
   readonly #logger: StoreLogger | undefined
+  /**
+   * The last text read for recent sessions and what it parsed to (deep-frozen, so it can be handed out
+   * again): a page view whose entry has not changed since the last read skips the parse. Bounded;
+   * the earliest read are forgotten first. The text in Redis is always read: this saves CPU, never a round trip.
+   */
+  readonly #parsed = new Map<string, { raw: string, session: Session }>()
+  static readonly PARSED_MAX = 1000
   #closing: Promise<void> | undefined
 
   constructor (options: RedisSessionStoreOptions) {
@@ -162,7 +169,14 @@ export class RedisSessionStore implements AppSessionStore {
         callback(null, null)
         return
       }
+      const known = this.#parsed.get(key)
+      if (known !== undefined && known.raw === raw) {
+        callback(null, known.session)
+        return
+      }
       const session = parseSession(raw)
+      if (session !== undefined) this.#remember(key, raw, session)
+      else this.#parsed.delete(key)
       if (session === undefined) {
         // Unreadable entry: drop it and carry on as if there were no session.
         this.client.del(key).catch(() => {})
@@ -173,7 +187,17 @@ export class RedisSessionStore implements AppSessionStore {
     }, (err: unknown) => { callback(unavailable(err)) })
   }
 
+  #remember (key: string, raw: string, session: Session): void {
+    this.#parsed.delete(key)
+    this.#parsed.set(key, { raw, session })
+    if (this.#parsed.size > RedisSessionStore.PARSED_MAX) {
+      const oldest = this.#parsed.keys().next()
+      if (oldest.done !== true) this.#parsed.delete(oldest.value)
+    }
+  }
+
   destroy (sessionId: string, callback: Callback): void {
+    this.#parsed.delete(this.#key(sessionId))
     this.client.del(this.#key(sessionId)).then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
   }
 

@@ -64,6 +64,22 @@ if (await requireRedis(t)) {
   }
 
 
+  t.test('an entry read again unchanged is not parsed again; a changed one is', async (t) => {
+    const store = await newStore(t)
+    await set(store, 'pc1', { user: { sub: 'u1', groups: ['a'] } })
+    const first = await get(store, 'pc1')
+    const second = await get(store, 'pc1')
+    t.equal(second, first, 'the same frozen value for the same text')
+    t.ok(Object.isFrozen(first) && Object.isFrozen((first as { user: object }).user), 'deep-frozen')
+    // Another instance writes the entry: the text differs, so it is parsed anew.
+    await admin.set(prefix + 'pc1', JSON.stringify({ user: { sub: 'u1', groups: ['a', 'b'] } }))
+    const third = await get(store, 'pc1')
+    t.not(third, first)
+    t.same(third, { user: { sub: 'u1', groups: ['a', 'b'] } }, 'what Redis holds now')
+    await admin.del(prefix + 'pc1')
+    t.equal(await get(store, 'pc1'), null, 'a deleted entry is gone, whatever was read before')
+  })
+
   t.test('round trip, stored as JSON under prefix + id', async (t) => {
     const store = await newStore(t)
     t.equal(store.kind, 'redis')

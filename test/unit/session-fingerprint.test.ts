@@ -33,6 +33,9 @@ t.test('deepFreeze freezes all the way down', async (t) => {
   t.throws(() => (value.user.groups as string[]).push('b'), TypeError)
 })
 
+/** The session as a bag of untyped fields. */
+const bag = (request: { session: unknown }) => request.session as { set(key: string, value: unknown): void, get(key: string): unknown }
+
 t.test('installed in @fastify/session: writes happen exactly when the session changed', async (t) => {
   t.equal(installFingerprint(), true, '@fastify/session has the change check where expected (an upgrade that moves it fails here)')
   t.equal(installFingerprint(), true, 'idempotent')
@@ -51,16 +54,16 @@ t.test('installed in @fastify/session: writes happen exactly when the session ch
   await app.register(fastifyCookie)
   await app.register(fastifySession, { secret: 'a-test-secret-that-is-at-least-32-characters-long', store: counting, saveUninitialized: false, rolling: false, cookie: { secure: false } })
   app.post('/login', async (request) => {
-    request.session.set('user', { sub: 'u-1', groups: ['a'] })
+    bag(request).set('profile', { sub: 'u-1', groups: ['a'] })
     return 'ok'
   })
-  app.get('/view', async (request) => ({ user: request.session.get('user') ?? null }))
+  app.get('/view', async (request) => ({ user: bag(request).get('profile') ?? null }))
   app.post('/rename', async (request) => {
-    request.session.set('user', { sub: 'u-1', groups: ['a', 'b'] })
+    bag(request).set('profile', { sub: 'u-1', groups: ['a', 'b'] })
     return 'ok'
   })
   app.post('/mutate', async (request) => {
-    ;(request.session.get('user') as { groups: string[] }).groups.push('c')
+    ;(bag(request).get('profile') as { groups: string[] }).groups.push('c')
     return 'ok'
   })
   t.teardown(async () => {
