@@ -9,9 +9,9 @@
  *   redis      GET /logged-in signed in, Redis session store (skipped when Redis does not answer)
  *   anonymous  GET / without a session
  *
- * Environment: BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 1), BENCH_CONNECTIONS (10),
+ * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per target, default 2), BENCH_CONNECTIONS (10),
  * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default warn),
- * BENCH_ROUNDS (3: targets measured round-robin, medians reported),
+ * BENCH_ROUNDS (10: slices per target, round-robin),
  * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, redis, anonymous).
  * To see where the time goes: node --cpu-prof --cpu-prof-dir=prof --import=tsx test/bench/run.ts
  */
@@ -35,11 +35,11 @@ const num = (name: string, fallback: number) => {
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`)
   return value
 }
-const DURATION = num('BENCH_DURATION', 5)
-const WARMUP = num('BENCH_WARMUP', 1)
+const DURATION = num('BENCH_DURATION', 1)
+const WARMUP = num('BENCH_WARMUP', 2)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 10)
 const SESSIONS = num('BENCH_SESSIONS', 100_000)
-const ROUNDS = Math.max(1, Math.round(num('BENCH_ROUNDS', 3)))
+const ROUNDS = Math.max(1, Math.round(num('BENCH_ROUNDS', 10)))
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
@@ -73,9 +73,12 @@ async function startLoader() {
     if (!answer.ok || !answer.result) throw new Error(`load generator: ${answer.message}`)
     return answer.result
   }
+  const warmed = new Set<string>()
   return async (url: string, headers: Record<string, string> = {}): Promise<Measured> => {
     const request = { url, headers, connections: CONNECTIONS, warmupSeconds: 0 }
-    if (WARMUP > 0) await send({ ...request, durationSeconds: WARMUP })
+    // Each target is warmed up once, before its first slice.
+    if (WARMUP > 0 && !warmed.has(url)) await send({ ...request, durationSeconds: WARMUP })
+    warmed.add(url)
     // CPU time of this process (the app side) during the measured run only.
     const cpuBefore = process.cpuUsage()
     const result = await send({ ...request, durationSeconds: DURATION })
@@ -103,7 +106,7 @@ interface Row {
   name: string
   what: string
   result?: Measured
-  /** Median of the per-round req/s ratios to the ceiling. */
+  /** Requests over the ceiling's, all slices together. */
   ratio?: number
   cognitoCalls?: number
   note?: string
@@ -167,7 +170,7 @@ const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`
 async function main(): Promise<void> {
   const env = { NODE_ENV: 'production', LOG_LEVEL, SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789' }
   console.log(
-    `Benchmark: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per target, ${ROUNDS} rounds (medians); node ${process.version}; app log level ${LOG_LEVEL}; NODE_ENV=production`,
+    `Benchmark: ${CONNECTIONS} connections; per target ${WARMUP} s warm-up, then ${ROUNDS} slices of ${DURATION} s, round-robin; node ${process.version}; app log level ${LOG_LEVEL}; NODE_ENV=production`,
   )
   const load = await startLoader()
   const cognito = await startCognito(t)
@@ -245,9 +248,10 @@ async function main(): Promise<void> {
     targets.push({ name: 'anonymous', what: 'GET / without a session', stack: memoryStack, run: () => load(appUrl(memoryStack, '/')) })
   }
 
-  // Round-robin: every target once per round, so that a slow spell of a shared machine falls on all
-  // of them; each figure is the median over the rounds, and each ratio the median of the per-round
-  // ratios (a target against the ceiling run just before it).
+  // Round-robin in short slices: every target once per round, so that the slow and fast spells of a
+  // shared machine fall on all of them alike. req/s, CPU time and the ratio to the ceiling are taken
+  // over all the slices together (a target's requests over the ceiling's, in the same total time);
+  // latencies are the median of the slices'.
   const runs = new Map<string, Array<{ result: Measured; cognitoCalls?: number }>>(targets.map((x) => [x.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of targets) runs.get(target.name)?.push(await measure(target.stack, target.run))
@@ -255,12 +259,19 @@ async function main(): Promise<void> {
   const ceilingRuns = runs.get('ceiling')
   for (const target of targets) {
     const measured = runs.get(target.name) ?? []
-    const ratios = ceilingRuns ? measured.map((m, i) => m.result.rps / (ceilingRuns[i]?.result.rps ?? Number.NaN)) : []
+    const requests = measured.reduce((sum, m) => sum + m.result.requests, 0)
+    const cpu = measured.reduce((sum, m) => sum + m.result.cpuMicrosPerRequest * m.result.requests, 0)
+    const ceilingRequests = ceilingRuns?.reduce((sum, m) => sum + m.result.requests, 0)
     rows.push({
       name: target.name,
       what: target.what,
-      result: medianOf(measured.map((m) => m.result)),
-      ratio: ratios.length > 0 ? median(ratios) : undefined,
+      result: {
+        ...medianOf(measured.map((m) => m.result)),
+        requests,
+        rps: requests / (ROUNDS * DURATION),
+        cpuMicrosPerRequest: requests > 0 ? cpu / requests : 0,
+      },
+      ratio: ceilingRequests ? requests / ceilingRequests : undefined,
       cognitoCalls: target.stack ? measured.reduce((sum, m) => sum + (m.cognitoCalls ?? 0), 0) : undefined,
     })
   }
