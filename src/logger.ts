@@ -113,6 +113,8 @@ export class AccessLogController extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // Below info (LOG_LEVEL=warn…) there is no line to write: build none.
+    if (!error && (request.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === false) return
     const line = {
       method: request.method,
       url: redactUrl(request.url),

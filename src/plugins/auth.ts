@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { SessionEndedError, SessionRenewalError, SessionStoreUnavailableError } from '../errors.js'
 import { OidcProvider } from '../oidc.js'
-import { TokenRefresher } from '../token-refresh.js'
+import { TokenRefresher, needsRefresh } from '../token-refresh.js'
 import { createTransactionSealer, type TransactionSealer } from '../transaction-cookie.js'
 import { endSession, sessionCsrfToken } from './session.js'
 
@@ -23,8 +23,8 @@ declare module 'fastify' {
      * refresh; the session is ended) or SessionRenewalError (expired and Cognito unreachable).
      */
     resumeSession: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>
-    /** onRequest hook for protected pages. */
-    requireUser: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+    /** onRequest hook for protected pages (a callback hook: a signed-in page view with fresh tokens waits on nothing). */
+    requireUser: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
     /** onRequest hook (after requireUser) for pages limited to members of one of the given Cognito groups. */
     requireGroup: (...groups: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
   }
@@ -78,9 +78,21 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
     }
   })
 
-  app.decorate('requireUser', async function requireUser(request: FastifyRequest, reply: FastifyReply) {
-    if (await app.resumeSession(request, reply)) return
-    return reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302)
+  const marginMs = config.session.refreshMarginMs
+  app.decorate('requireUser', function requireUser(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
+    const session = request.session
+    // The common case, decided on the spot: signed in, store up, tokens fresh.
+    if (session?.user && session.tokens && !session.storeUnavailable && !needsRefresh(session, marginMs)) {
+      done()
+      return
+    }
+    app.resumeSession(request, reply).then(
+      (signedIn) => {
+        if (signedIn) done()
+        else reply.redirect(`/login?returnTo=${encodeURIComponent(request.url)}`, 302)
+      },
+      (error: Error) => done(error),
+    )
   })
 
   app.decorate('requireGroup', (...groups: string[]) => {
