@@ -44,6 +44,11 @@ export class TokenRefresher {
 
   constructor(private readonly deps: Deps) {}
 
+  /** Signed in with tokens that need no refresh yet: nothing to wait for. */
+  isFresh(session: SessionData | null | undefined): boolean {
+    return isFresh(session ?? null, this.deps.marginMs)
+  }
+
   /**
    * Refreshes the session's tokens if they expire within the margin. `save` persists the request's
    * session (so waiting instances can read it) before the lock is released.

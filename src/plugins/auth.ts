@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { SessionEndedError, SessionRenewalError, SessionStoreUnavailableError } from '../errors.js'
 import { OidcProvider } from '../oidc.js'
-import { TokenRefresher, needsRefresh } from '../token-refresh.js'
+import { TokenRefresher } from '../token-refresh.js'
 import { createTransactionSealer, type TransactionSealer } from '../transaction-cookie.js'
 import { endSession, sessionCsrfToken } from './session.js'
 
@@ -78,11 +78,10 @@ async function authPlugin(app: FastifyInstance, { config }: { config: Config }):
     }
   })
 
-  const marginMs = config.session.refreshMarginMs
   app.decorate('requireUser', function requireUser(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
     const session = request.session
-    // The common case, decided on the spot: signed in, store up, tokens fresh.
-    if (session?.user && session.tokens && !session.storeUnavailable && !needsRefresh(session, marginMs)) {
+    // The common case, decided on the spot: store up, signed in, tokens fresh.
+    if (!session?.storeUnavailable && app.refresher.isFresh(session)) {
       done()
       return
     }

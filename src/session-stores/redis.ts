@@ -175,14 +175,14 @@ export class RedisSessionStore implements AppSessionStore {
         return
       }
       const session = parseSession(raw)
-      if (session !== undefined) this.#remember(key, raw, session)
-      else this.#parsed.delete(key)
       if (session === undefined) {
         // Unreadable entry: drop it and carry on as if there were no session.
+        this.#parsed.delete(key)
         this.client.del(key).catch(() => {})
         callback(null, null)
         return
       }
+      this.#remember(key, raw, session)
       callback(null, session)
     }, (err: unknown) => { callback(unavailable(err)) })
   }

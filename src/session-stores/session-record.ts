@@ -1,14 +1,13 @@
 /**
  * How both session stores write a session and read it back.
  *
- * @fastify/session decides whether to save a session by fingerprinting all of it (stable JSON, then
- * SHA-256) when it is read and again before the response. The tokens are ~3.5 KiB of a ~4.5 KiB
- * session, so on a signed-in page view that fingerprinting was the largest single cost. Tokens are
- * never changed in place: sign-in and refresh replace the set whole. So a token set read back from a
- * store is a StoredTokenSet, whose JSON form is a short tag (the expiry and the tails of the tokens'
- * signatures) instead of the tokens: the change check stays right, because a new set has a different
- * JSON form, for a fraction of the cost; and a stored token set that reaches a log line or any
- * other JSON by mistake shows no token. The stores write the tokens themselves (serializeSession).
+ * Tokens are never changed in place: sign-in and refresh replace the set whole. A token set read back
+ * from a store is a StoredTokenSet, whose JSON form is a short tag (the expiry and the tails of the
+ * tokens' signatures) instead of the tokens: a stored token set that reaches a log line or any other
+ * JSON by mistake shows no token, and where @fastify/session's own change check is in use (stable
+ * JSON + SHA-256 of the session, see session-fingerprint.ts) it stays right, because a new set has a
+ * different JSON form, for a fraction of the cost. The stores write the tokens themselves
+ * (serializeSession).
  *
  * The record leaves out the session's `cookie`: its attributes come from the configuration, and its
  * expiry is the store entry's own TTL (the idle window, slid with `lastSeenAt`, and the absolute
