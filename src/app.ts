@@ -42,7 +42,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (ownsStore) app.addHook('onClose', async () => store.close())
 
   await app.register(sessionPlugin, { config, store })
-  await app.register(viewsPlugin, { production: config.isProduction })
+  await app.register(viewsPlugin, { cache: config.viewCache, production: config.isProduction })
   await app.register(errorPagesPlugin)
   await app.register(authPlugin, { config })
   await app.register(securityPlugin, { config, formTargets: () => cognitoOrigins(app.oidc) })

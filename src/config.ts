@@ -64,6 +64,12 @@ export interface Config {
   /** Requests per minute and client IP to /login, /signup and /auth/callback (RATE_LIMIT_SIGNIN). */
   readonly rateLimitSignIn: number
   readonly logLevel: string
+  /**
+   * Compiled templates kept in memory (VIEW_CACHE, default true). false re-reads and recompiles
+   * every template on every render, so that edits show without a restart: for working on the views,
+   * at about four times the cost of a page view.
+   */
+  readonly viewCache: boolean
   readonly localCognitoPort: number
 }
 
@@ -99,6 +105,14 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`)
   }
   return Number(raw)
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)
+  if (raw === undefined) return fallback
+  if (raw === 'true') return true
+  if (raw === 'false') return false
+  throw new ConfigError(name, `expected true or false, got "${raw}"`)
 }
 
 function readDuration(env: Env, name: string, fallback: string, minMs: number): number {
@@ -404,6 +418,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: loadTrustProxy(env),
     rateLimitSignIn: readInt(env, 'RATE_LIMIT_SIGNIN', 30, 1, 100_000),
     logLevel,
+    viewCache: readBoolean(env, 'VIEW_CACHE', true),
     localCognitoPort: readInt(env, 'LOCAL_COGNITO_PORT', 9099, 0, 65535),
   }
   return deepFreeze(config)

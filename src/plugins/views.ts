@@ -8,19 +8,27 @@ import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js'
 
 export const PRODUCT_NAME = 'Cognito Sign-in'
 
-async function viewsPlugin(app: FastifyInstance, { production }: { production: boolean }): Promise<void> {
+export interface ViewsOptions {
+  /** Keep compiled templates in memory (config.viewCache); false re-reads them on every render. */
+  cache: boolean
+  /** Static files are cached by browsers for an hour in production, revalidated in development. */
+  production: boolean
+}
+
+async function viewsPlugin(app: FastifyInstance, { cache, production }: ViewsOptions): Promise<void> {
   await app.register(fastifyView, {
     engine: { ejs },
     root: VIEWS_DIR,
     layout: 'layout.ejs',
     viewExt: 'ejs',
     defaultContext: { productName: PRODUCT_NAME },
-    // Compiled templates (and, through ejs's own cache, the partials they include) are cached in
-    // production; re-read on change in development. Partials are included by absolute path
-    // (`include('/partials/…')`, resolved against `root`): a relative include costs a file-system
-    // check on every render.
-    production,
-    options: { cache: production, root: VIEWS_DIR },
+    // Compiled templates (and, through ejs's own cache, the partials they include) are cached unless
+    // VIEW_CACHE=false, in development as in production: without the cache a page view reads and
+    // compiles every template again and costs about four times as much. Partials are included by
+    // absolute path (`include('/partials/…')`, resolved against `root`): a relative include costs a
+    // file-system check on every render.
+    production: cache,
+    options: { cache, root: VIEWS_DIR },
   })
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,

@@ -8,7 +8,7 @@ import viewsPlugin from '../../src/plugins/views.js'
 
 export async function startCeiling(data: Record<string, unknown>, production: boolean): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false })
-  await app.register(viewsPlugin, { production })
+  await app.register(viewsPlugin, { cache: true, production })
   app.get('/logged-in', async (_request, reply) => reply.viewAsync('logged-in', data))
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   return { app, url: `${url}/logged-in` }

@@ -107,6 +107,7 @@ t.test('every bad value names its variable and what is expected', async (t) => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /expected one of/],
     [{ TRUST_PROXY: 'sometimes' }, 'TRUST_PROXY', /hop count/],
     [{ COGNITO_TIMEOUT: '10ms' }, 'COGNITO_TIMEOUT', /at least/],
+    [{ VIEW_CACHE: 'yes' }, 'VIEW_CACHE', /expected true or false, got "yes"/],
   ]
   for (const [env, variable, message] of cases) {
     const error = failure(env)
@@ -127,6 +128,13 @@ t.test('Redis and proxy settings', async (t) => {
   t.equal(config.trustProxy, 1)
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy, '10.0.0.0/8,127.0.0.1')
+})
+
+t.test('compiled templates are cached in development as in production unless VIEW_CACHE=false', async (t) => {
+  t.equal(loadConfig({}).viewCache, true, 'development (the default) caches')
+  t.equal(loadConfig({ ...POOL, NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40) }).viewCache, true)
+  t.equal(loadConfig({ VIEW_CACHE: 'false' }).viewCache, false)
+  t.equal(loadConfig({ VIEW_CACHE: 'true' }).viewCache, true)
 })
 
 t.test('durations', async (t) => {
