@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { readEnvironment } from './environment.js'
+import { createLogDestination } from './logger.js'
 
 interface LocalProvider {
   issuer: string
@@ -67,7 +68,8 @@ async function main(): Promise<void> {
     throw error
   }
 
-  const app = await buildApp(config)
+  const logDestination = createLogDestination()
+  const app = await buildApp(config, { logStream: logDestination })
   if (config.session.secretGenerated) {
     app.log.warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts')
   }
@@ -77,6 +79,10 @@ async function main(): Promise<void> {
     else app.log.info({ signal }, 'shutting down')
     await app.close()
     await local?.close()
+    // The lines still in the batch; an error here (stdout already closed) has nowhere to be reported.
+    try {
+      logDestination.flushSync()
+    } catch {}
   })
 
   await app.listen({ port: config.port, host: config.host })

@@ -32,7 +32,7 @@ t.test('with no configuration the entry starts the local Cognito, prints demo us
   const port = await freePort()
   const cognitoPort = await freePort()
   const baseUrl = `http://localhost:${port}`
-  const { child, output } = run({ PORT: String(port), LOCAL_COGNITO_PORT: String(cognitoPort), APP_BASE_URL: baseUrl, LOG_LEVEL: 'warn' })
+  const { child, output } = run({ PORT: String(port), LOCAL_COGNITO_PORT: String(cognitoPort), APP_BASE_URL: baseUrl, LOG_LEVEL: 'info' })
   t.teardown(() => void child.kill('SIGKILL'))
   for (let i = 0; i < 200 && !output().includes('App ready'); i++) await new Promise((r) => setTimeout(r, 100))
   t.match(output(), new RegExp(`Local Cognito .* at http://127\\.0\\.0\\.1:${cognitoPort}`))
@@ -49,9 +49,20 @@ t.test('with no configuration the entry starts the local Cognito, prints demo us
   t.equal(back.url, `${baseUrl}/logged-in`)
   t.match(await back.response.text(), /data-field="username">demo</)
 
+  // Log lines are written in batches, and within about a second when traffic is light.
+  const accessLine = /"url":"\/logged-in","statusCode":200,.*"msg":"request completed"/
+  for (let i = 0; i < 30 && !accessLine.test(output()); i++) await new Promise((r) => setTimeout(r, 100))
+  t.match(output(), accessLine, 'the access-log line for the page view reached stdout while the server runs')
+  t.match(output(), /"url":"\/auth\/callback\?code=\[redacted\]&state=\[redacted\]"/, 'the callback is logged without its code and state')
+
+  // What is still in the batch at shutdown is written before the process exits.
+  const viewed = await browser.navigate(`${baseUrl}/logout`)
+  t.equal(viewed.response.status, 200)
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')
   t.equal(code, 0, 'shuts down gracefully on SIGTERM')
+  t.match(output(), /"url":"\/logout","statusCode":200,.*"msg":"request completed"/, 'the last request is logged')
+  t.match(output(), /"signal":"SIGTERM".*"msg":"shutting down"/)
 })
 
 t.test('in production without a pool the entry refuses to start and names the variable', async (t) => {
