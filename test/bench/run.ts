@@ -1,28 +1,37 @@
 /**
  * `npm run bench`: how fast the signed-in page is, next to what the view alone costs.
  *
- * One process for the app side (this one: the app, the local Cognito and the ceiling server), one
- * for the load (autocannon, see load.ts), one for the memory-store heap figure. Targets in turn,
- * each after a warm-up:
+ * Every target runs in a process of its own, as a server does (app-process.ts): the ceiling, the app
+ * with the memory store, the app with the Redis store. The load comes from one more (autocannon,
+ * load.ts); this process holds the local Cognito and counts what reaches it. Targets in turn, each
+ * after a warm-up:
  *   ceiling    the logged-in view from a bare Fastify + @fastify/view route (same template and data)
  *   memory     GET /logged-in signed in, memory session store
  *   redis      GET /logged-in signed in, Redis session store (skipped when Redis does not answer)
- *   anonymous  GET / without a session
+ *   anonymous  GET / without a session (the memory-store app)
+ * The apps run with NODE_ENV=production, every security feature on, and the default log level (info:
+ * an access-log line per request, written to a temporary file through the server's log destination).
  *
  * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per target, default 2), BENCH_CONNECTIONS (10),
- * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default warn),
+ * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default info),
  * BENCH_ROUNDS (10: slices per target, round-robin),
  * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, redis, anonymous).
- * To see where the time goes: node --cpu-prof --cpu-prof-dir=prof --import=tsx test/bench/run.ts
+ * To see where the time goes: BENCH_CPU_PROF=prof npm run bench (CPU profiles of each target's process in prof/<target>/; the largest file is the main thread).
  */
-import { fork } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import type { Session } from 'fastify'
+import { loadConfig } from '../../src/config.js'
+import { defaultLocalClient } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
 import { deleteKeys, isRedisAvailable, uniquePrefix } from '../helpers/redis.js'
-import { signIn, startCognito, startStack, type Stack } from '../helpers/stack.js'
-import { startCeiling } from './ceiling.js'
+import { freePort, signIn, startCognito } from '../helpers/stack.js'
+import type { TargetAnswer, TargetRequest, TargetStart } from './app-process.js'
 import type { LoadRequest, LoadResult } from './load.js'
 
 /** autocannon's figures plus the app process's CPU time per request. */
@@ -40,7 +49,8 @@ const WARMUP = num('BENCH_WARMUP', 2)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 10)
 const SESSIONS = num('BENCH_SESSIONS', 100_000)
 const ROUNDS = Math.max(1, Math.round(num('BENCH_ROUNDS', 10)))
-const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn'
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info'
+const CPU_PROF = process.env.BENCH_CPU_PROF
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const wanted = (name: string) => ONLY === undefined || ONLY.includes(name)
@@ -67,40 +77,51 @@ async function startLoader() {
   const [hello] = (await once(child, 'message')) as [{ ready?: boolean }]
   if (!hello.ready) throw new Error('load generator did not start')
   t.teardown(() => child.kill())
-  const send = async (request: LoadRequest): Promise<LoadResult> => {
-    child.send(request)
+  return async (url: string, headers: Record<string, string>, durationSeconds: number): Promise<LoadResult> => {
+    child.send({ url, headers, connections: CONNECTIONS, warmupSeconds: 0, durationSeconds } satisfies LoadRequest)
     const [answer] = (await once(child, 'message')) as [{ ok: boolean; result?: LoadResult; message?: string }]
     if (!answer.ok || !answer.result) throw new Error(`load generator: ${answer.message}`)
     return answer.result
   }
-  const warmed = new Set<string>()
-  return async (url: string, headers: Record<string, string> = {}): Promise<Measured> => {
-    const request = { url, headers, connections: CONNECTIONS, warmupSeconds: 0 }
-    // Each target is warmed up once, before its first slice.
-    if (WARMUP > 0 && !warmed.has(url)) await send({ ...request, durationSeconds: WARMUP })
-    warmed.add(url)
-    // CPU time of this process (the app side) during the measured run only.
-    const cpuBefore = process.cpuUsage()
-    const result = await send({ ...request, durationSeconds: DURATION })
-    const cpu = process.cpuUsage(cpuBefore)
-    return { ...result, cpuMicrosPerRequest: result.requests > 0 ? (cpu.user + cpu.system) / result.requests : 0 }
-  }
 }
 
-/** Signs in through the real flow (app → hosted UI → callback) and returns the session cookie. */
-async function signedInCookie(stack: Stack): Promise<{ cookie: string; sid: string }> {
-  const browser = new Browser()
-  const result = await signIn(browser, stack)
-  if (new URL(result.url).pathname !== '/logged-in' || result.response.status !== 200) {
-    throw new Error(`sign-in ended at ${result.url} with ${result.response.status}`)
-  }
-  const value = browser.cookie('localhost', stack.config.session.cookieName)
-  if (!value) throw new Error('no session cookie after sign-in')
-  const sid = decodeURIComponent(value).split('.').slice(0, -1).join('.')
-  return { cookie: `${stack.config.session.cookieName}=${value}`, sid }
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
+
+/** A target's process (app-process.ts) and the calls it answers. */
+interface TargetProcess {
+  url: string
+  /** The process's CPU time so far, µs. */
+  cpu(): Promise<number>
+  session(sid: string): Promise<Session | null>
 }
 
-const appUrl = (stack: Stack, path: string) => `http://127.0.0.1:${new URL(stack.baseUrl).port}${path}`
+async function startTargetProcess(name: string, start: TargetStart): Promise<TargetProcess> {
+  const execArgv = ['--import=tsx', ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF, name)}`] : [])]
+  const child: ChildProcess = fork(here('./app-process.ts'), [], { execArgv, stdio: 'inherit' })
+  let nextId = 0
+  const call = async (request: WithoutId<TargetRequest>): Promise<unknown> => {
+    const id = nextId++
+    child.send({ ...request, id })
+    for (;;) {
+      const [answer] = (await once(child, 'message')) as [TargetAnswer]
+      if (answer.id !== id) continue
+      if (!answer.ok) throw new Error(`${name}: ${answer.message}`)
+      return answer.value
+    }
+  }
+  t.teardown(async () => {
+    if (child.exitCode !== null) return
+    const exited = once(child, 'exit')
+    await call({ cmd: 'close' }).catch(() => child.kill())
+    await exited
+  })
+  const { url } = (await call({ cmd: 'start', start })) as { url: string }
+  return {
+    url,
+    cpu: async () => (await call({ cmd: 'cpu' })) as number,
+    session: async (sid) => (await call({ cmd: 'session', sid })) as Session | null,
+  }
+}
 
 interface Row {
   name: string
@@ -115,9 +136,11 @@ interface Row {
 interface Target {
   name: string
   what: string
-  /** The app instance behind it, whose local Cognito's requests are counted. */
-  stack?: Stack
-  run: () => Promise<Measured>
+  process: TargetProcess
+  path: string
+  headers: Record<string, string>
+  /** Whether requests reaching the local Cognito count against this target. */
+  countsCognito: boolean
 }
 
 function median(values: number[]): number {
@@ -143,15 +166,6 @@ function medianOf(results: Measured[]): Measured {
   }
 }
 
-async function measure(stack: Stack | undefined, run: () => Promise<Measured>): Promise<{ result: Measured; cognitoCalls?: number }> {
-  const before = stack?.cognito.requests.length
-  const result = await run()
-  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
-    throw new Error(`unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
-  }
-  return { result, cognitoCalls: stack && before !== undefined ? stack.cognito.requests.length - before : undefined }
-}
-
 async function memoryStoreHeap(): Promise<{ heapGrowthBytes: number; jsonBytesPerSession: number; count: number }> {
   const child = fork(here('./memory-sessions.ts'), [String(SESSIONS)], {
     execArgv: ['--import=tsx', '--expose-gc', '--max-old-space-size=4096'],
@@ -168,49 +182,71 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`
 
 async function main(): Promise<void> {
-  const env = { NODE_ENV: 'production', LOG_LEVEL, SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789' }
   console.log(
-    `Benchmark: ${CONNECTIONS} connections; per target ${WARMUP} s warm-up, then ${ROUNDS} slices of ${DURATION} s, round-robin; node ${process.version}; app log level ${LOG_LEVEL}; NODE_ENV=production`,
+    `Benchmark: ${CONNECTIONS} connections; per target ${WARMUP} s warm-up, then ${ROUNDS} slices of ${DURATION} s, round-robin; node ${process.version}; each target in its own process; app log level ${LOG_LEVEL} (to a file); NODE_ENV=production`,
   )
   const load = await startLoader()
   const cognito = await startCognito(t)
-  const rows: Row[] = []
+  const logDir = mkdtempSync(join(tmpdir(), 'bench-logs-'))
+  t.teardown(() => rmSync(logDir, { recursive: true, force: true }))
 
-  // (b) memory store: sign in once through the real flow.
-  const memoryStack = await startStack(t, { sharedCognito: cognito, env })
-  const memory = await signedInCookie(memoryStack)
-  const session = await memoryStack.app.sessionStore.read(memory.sid)
+  /** Starts the app in its own process and signs in through the real flow (app → hosted UI → callback). */
+  async function startSignedInApp(name: string, extraEnv: Record<string, string> = {}) {
+    const port = await freePort()
+    const baseUrl = `http://localhost:${port}`
+    const client = defaultLocalClient(baseUrl)
+    cognito.addClient(client)
+    const env = {
+      NODE_ENV: 'production',
+      LOG_LEVEL,
+      PORT: String(port),
+      APP_BASE_URL: baseUrl,
+      COGNITO_ISSUER: cognito.issuer,
+      COGNITO_CLIENT_ID: client.clientId,
+      COGNITO_CLIENT_SECRET: client.clientSecret as string,
+      SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789',
+      ...extraEnv,
+    }
+    const config = loadConfig(env)
+    const app = await startTargetProcess(name, { kind: 'app', env, logFile: join(logDir, `${name}.log`) })
+    const browser = new Browser()
+    const result = await signIn(browser, { baseUrl, cognito })
+    if (new URL(result.url).pathname !== '/logged-in' || result.response.status !== 200) {
+      throw new Error(`sign-in ended at ${result.url} with ${result.response.status}`)
+    }
+    const value = browser.cookie('localhost', config.session.cookieName)
+    if (!value) throw new Error('no session cookie after sign-in')
+    const sid = decodeURIComponent(value).split('.').slice(0, -1).join('.')
+    return { app, cookie: `${config.session.cookieName}=${value}`, sid, config }
+  }
+
+  const rows: Row[] = []
+  const targets: Target[] = []
+
+  // (b) memory store.
+  const memory = await startSignedInApp('memory')
+  const session = await memory.app.session(memory.sid)
   if (!session?.user) throw new Error('no session in the store after sign-in')
 
   // (a) the ceiling: the view with the very data /logged-in renders.
+  const { idleTimeoutMs } = memory.config.session
   const expiresAt = Math.min(
-    session.lastSeenAt !== undefined ? session.lastSeenAt + memoryStack.config.session.idleTimeoutMs : Number.POSITIVE_INFINITY,
+    session.lastSeenAt !== undefined ? session.lastSeenAt + idleTimeoutMs : Number.POSITIVE_INFINITY,
     session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
   )
-  const ceiling = await startCeiling(
-    {
-      title: 'Your account',
-      user: session.user,
-      signedInAt: session.signedInAt,
-      sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
-      csrfToken: 'k0Wl3VqX-2mP9sT4yZ1aB7cD8eF5gH6iJ0kL',
-    },
-    memoryStack.config.isProduction,
-  )
-  t.teardown(() => ceiling.app.close())
-
-  // The targets, each with its own stack; measured round-robin (see ROUNDS).
-  const targets: Target[] = []
+  const ceilingData = {
+    title: 'Your account',
+    user: session.user,
+    signedInAt: session.signedInAt,
+    sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+    csrfToken: 'k0Wl3VqX-2mP9sT4yZ1aB7cD8eF5gH6iJ0kL',
+  }
   if (wanted('ceiling')) {
-    targets.push({ name: 'ceiling', what: 'bare Fastify + @fastify/view, same view and data', run: () => load(ceiling.url) })
+    const ceiling = await startTargetProcess('ceiling', { kind: 'ceiling', data: ceilingData, production: true })
+    targets.push({ name: 'ceiling', what: 'bare Fastify + @fastify/view, same view and data', process: ceiling, path: '', headers: {}, countsCognito: false })
   }
   if (wanted('memory')) {
-    targets.push({
-      name: 'memory',
-      what: 'GET /logged-in signed in, memory store',
-      stack: memoryStack,
-      run: () => load(appUrl(memoryStack, '/logged-in'), { cookie: memory.cookie }),
-    })
+    targets.push({ name: 'memory', what: 'GET /logged-in signed in, memory store', process: memory.app, path: '/logged-in', headers: { cookie: memory.cookie }, countsCognito: true })
   }
 
   // (c) Redis store, own key prefix, deleted afterwards.
@@ -221,17 +257,8 @@ async function main(): Promise<void> {
   } else if (await isRedisAvailable(REDIS_URL)) {
     const prefix = uniquePrefix('bench')
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
-    const redisStack = await startStack(t, {
-      sharedCognito: cognito,
-      env: { ...env, SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix },
-    })
-    const redis = await signedInCookie(redisStack)
-    targets.push({
-      name: 'redis',
-      what: 'GET /logged-in signed in, Redis store',
-      stack: redisStack,
-      run: () => load(appUrl(redisStack, '/logged-in'), { cookie: redis.cookie }),
-    })
+    const redis = await startSignedInApp('redis', { SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix })
+    targets.push({ name: 'redis', what: 'GET /logged-in signed in, Redis store', process: redis.app, path: '/logged-in', headers: { cookie: redis.cookie }, countsCognito: true })
     redisBytes = async () => {
       const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
       await client.connect()
@@ -245,8 +272,26 @@ async function main(): Promise<void> {
 
   // (d) anonymous home page.
   if (wanted('anonymous')) {
-    targets.push({ name: 'anonymous', what: 'GET / without a session', stack: memoryStack, run: () => load(appUrl(memoryStack, '/')) })
+    targets.push({ name: 'anonymous', what: 'GET / without a session', process: memory.app, path: '/', headers: {}, countsCognito: true })
   }
+
+  /** One slice: the load's figures, the target process's CPU time per request, what reached Cognito. */
+  async function measure(target: Target): Promise<{ result: Measured; cognitoCalls: number }> {
+    const cognitoBefore = cognito.requests.length
+    const cpuBefore = await target.process.cpu()
+    const result = await load(`${target.process.url}${target.path}`, target.headers, DURATION)
+    const cpu = (await target.process.cpu()) - cpuBefore
+    if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
+      throw new Error(`${target.name}: unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
+    }
+    return {
+      result: { ...result, cpuMicrosPerRequest: result.requests > 0 ? cpu / result.requests : 0 },
+      cognitoCalls: cognito.requests.length - cognitoBefore,
+    }
+  }
+
+  // Each target is warmed up once, before its first slice.
+  for (const target of targets) if (WARMUP > 0) await load(`${target.process.url}${target.path}`, target.headers, WARMUP)
 
   // Round-robin in short slices: every target once per round, so that the slow and fast spells of a
   // shared machine fall on all of them alike. req/s, CPU time and the ratio to the ceiling are taken
@@ -254,7 +299,7 @@ async function main(): Promise<void> {
   // latencies are the median of the slices'.
   const runs = new Map<string, Array<{ result: Measured; cognitoCalls?: number }>>(targets.map((x) => [x.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const target of targets) runs.get(target.name)?.push(await measure(target.stack, target.run))
+    for (const target of targets) runs.get(target.name)?.push(await measure(target))
   }
   const ceilingRuns = runs.get('ceiling')
   for (const target of targets) {
@@ -272,7 +317,7 @@ async function main(): Promise<void> {
         cpuMicrosPerRequest: requests > 0 ? cpu / requests : 0,
       },
       ratio: ceilingRequests ? requests / ceilingRequests : undefined,
-      cognitoCalls: target.stack ? measured.reduce((sum, m) => sum + (m.cognitoCalls ?? 0), 0) : undefined,
+      cognitoCalls: target.countsCognito ? measured.reduce((sum, m) => sum + (m.cognitoCalls ?? 0), 0) : undefined,
     })
   }
   if (redisNote) rows.push({ name: 'redis', what: 'GET /logged-in signed in, Redis store', note: redisNote })

@@ -107,9 +107,11 @@ export interface SignInResult {
 }
 
 type SignInOptions = { username?: string; password?: string; start?: string }
+/** What signing in needs to know: where the app is, and its local Cognito (which may run elsewhere). */
+export type SignInTarget = Pick<Stack, 'baseUrl'> & { cognito: Pick<LocalCognito, 'origin'> }
 
 /** Opens the app's start page, follows it to the hosted sign-in form and submits it. */
-async function submitSignInForm(browser: Browser, stack: Stack, options: SignInOptions) {
+async function submitSignInForm(browser: Browser, stack: SignInTarget, options: SignInOptions) {
   const start = new URL(options.start ?? '/login', stack.baseUrl).href
   const toForm = await browser.navigate(start)
   if (!toForm.url.startsWith(stack.cognito.origin)) {
@@ -128,7 +130,7 @@ async function submitSignInForm(browser: Browser, stack: Stack, options: SignInO
  * Signs in through the app and the local Cognito's hosted UI like a person would: GET /login (or a
  * protected page), follow to the sign-in form, submit it, follow back to the app.
  */
-export async function signIn(browser: Browser, stack: Stack, options: SignInOptions = {}): Promise<SignInResult> {
+export async function signIn(browser: Browser, stack: SignInTarget, options: SignInOptions = {}): Promise<SignInResult> {
   const { submitted, action, hops } = await submitSignInForm(browser, stack, options)
   const back = await browser.follow(submitted, action)
   return { response: back.response, url: back.url, html: await back.response.text(), hops: [...hops, ...back.hops] }

@@ -1,0 +1,82 @@
+/**
+ * One benchmark target in a process of its own, as it runs in production: either the app (buildApp
+ * with the environment it is given, logging to a file through the server's own log destination) or
+ * the ceiling. Driven by run.ts over IPC:
+ *   start   { kind: 'app', env, logFile } | { kind: 'ceiling', data }  → { url }
+ *   cpu     → this process's CPU time so far (µs)
+ *   session { sid } → the stored session (for the ceiling's data)
+ *   close
+ */
+import { closeSync, openSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { createLogDestination } from '../../src/logger.js'
+import { startCeiling } from './ceiling.js'
+
+export type TargetStart =
+  | { kind: 'app'; env: Record<string, string>; logFile: string }
+  | { kind: 'ceiling'; data: Record<string, unknown>; production: boolean }
+
+export type TargetRequest =
+  | { id: number; cmd: 'start'; start: TargetStart }
+  | { id: number; cmd: 'cpu' }
+  | { id: number; cmd: 'session'; sid: string }
+  | { id: number; cmd: 'close' }
+
+export interface TargetAnswer {
+  id: number
+  ok: boolean
+  value?: unknown
+  message?: string
+}
+
+let app: FastifyInstance | undefined
+let closeLog: (() => void) | undefined
+
+async function start(what: TargetStart): Promise<{ url: string }> {
+  if (what.kind === 'ceiling') {
+    const ceiling = await startCeiling(what.data, what.production)
+    app = ceiling.app
+    return { url: ceiling.url }
+  }
+  const config = loadConfig(what.env)
+  const fd = openSync(what.logFile, 'w')
+  const logStream = createLogDestination(fd)
+  closeLog = () => {
+    logStream.flushSync()
+    closeSync(fd)
+  }
+  app = await buildApp(config, { logStream })
+  await app.listen({ port: config.port, host: '127.0.0.1' })
+  // Discovery before the first page view, as a running server has it.
+  await app.oidc.getConfiguration()
+  return { url: `http://127.0.0.1:${config.port}` }
+}
+
+async function answer(request: TargetRequest): Promise<unknown> {
+  switch (request.cmd) {
+    case 'start':
+      return start(request.start)
+    case 'cpu': {
+      const { user, system } = process.cpuUsage()
+      return user + system
+    }
+    case 'session':
+      if (!app) throw new Error('not started')
+      return (await app.sessionStore.read(request.sid)) ?? null
+    case 'close':
+      await app?.close()
+      closeLog?.()
+      setImmediate(() => process.exit(0))
+      return null
+  }
+}
+
+process.on('message', (request: TargetRequest) => {
+  answer(request).then(
+    (value) => process.send?.({ id: request.id, ok: true, value } satisfies TargetAnswer),
+    (error: unknown) => process.send?.({ id: request.id, ok: false, message: (error as Error).message } satisfies TargetAnswer),
+  )
+})
+process.on('disconnect', () => process.exit(0))
