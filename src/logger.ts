@@ -4,7 +4,7 @@
  * logged object; the sign-in callback's code and state never reach a log line
  * because the logged URL keeps only the path and the names (not values) of sensitive parameters.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import pino from 'pino'
 
@@ -113,8 +113,17 @@ export function createLogDestination(fd = 1): LogDestination {
   return pino.destination({ dest: fd, sync: false, minLength: 4096, periodicFlush: 1000 })
 }
 
+/** This process's part of every request id: tells instances apart when their logs are read together. */
+const INSTANCE_ID = randomBytes(5).toString('hex')
+let requestCount = 0
+
+/**
+ * A request id unique to this process (a counter) and, through INSTANCE_ID, across instances:
+ * `3f9a01c2d4-1a2b`. Cheaper than a UUID per request (no random bytes on the hot path).
+ */
 export function generateRequestId(): string {
-  return randomUUID()
+  requestCount = (requestCount + 1) % Number.MAX_SAFE_INTEGER
+  return `${INSTANCE_ID}-${requestCount.toString(36)}`
 }
 
 /**

@@ -45,6 +45,16 @@ t.test('headers on public, signed-in and error pages', async (t) => {
   }
 })
 
+t.test('static files keep their own caching while pages are not cached', async (t) => {
+  const stack = await startStack(t, { env: { NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40) } })
+  const browser = new Browser()
+  const css = await browser.get(`${stack.baseUrl}/public/css/site.css`)
+  t.equal(css.status, 200)
+  t.match(css.headers.get('cache-control'), /max-age=3600/, 'the stylesheet may be cached for an hour in production')
+  const page = await browser.get(`${stack.baseUrl}/`)
+  t.equal(page.headers.get('cache-control'), 'no-store', 'while pages are not cached')
+})
+
 t.test('the callback answer itself is not cached and leaks nothing in a Referer', async (t) => {
   const stack = await startStack(t)
   const result = await signIn(new Browser(), stack)

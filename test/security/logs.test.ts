@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import t from 'tap'
-import { LOGGED_OBJECTS, loggerOptions, REDACT_PATHS } from '../../src/logger.js'
+import { generateRequestId, LOGGED_OBJECTS, loggerOptions, REDACT_PATHS } from '../../src/logger.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { callbackUrlFor, signIn, startStack } from '../helpers/stack.js'
 import { signInWithFaults } from './helpers.js'
@@ -69,6 +69,14 @@ t.test('no secret in any log line, a request id on every request line', async (t
   }
   const ids = new Set(lines.map((l) => (JSON.parse(l) as { reqId: string }).reqId))
   t.ok(ids.size > 10, 'request ids differ between requests')
+})
+
+t.test('request ids are unique, and carry an instance part that tells processes apart', async (t) => {
+  const ids = Array.from({ length: 10_000 }, () => generateRequestId())
+  t.equal(new Set(ids).size, ids.length, 'no id repeats')
+  const instances = new Set(ids.map((id) => id.split('-')[0]))
+  t.equal(instances.size, 1, 'one instance part per process')
+  t.match(ids[0], /^[0-9a-f]{10}-[0-9a-z]+$/)
 })
 
 t.test('the redaction list covers cookies, authorization, tokens, codes and the client secret', async (t) => {
