@@ -1,13 +1,12 @@
 /**
  * One benchmark target in a process of its own, as it runs in production: either the app (buildApp
- * with the environment it is given, logging to a file through the server's own log destination) or
+ * with the environment it is given, logging to stdout through the server's own log destination) or
  * the ceiling. Driven by run.ts over IPC:
- *   start   { kind: 'app', env, logFile } | { kind: 'ceiling', data }  → { url }
+ *   start   { kind: 'app', env } | { kind: 'ceiling', data }  → { url }
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
  *   close
  */
-import { closeSync, openSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
@@ -15,7 +14,7 @@ import { createLogDestination } from '../../src/logger.js'
 import { startCeiling } from './ceiling.js'
 
 export type TargetStart =
-  | { kind: 'app'; env: Record<string, string>; logFile: string }
+  | { kind: 'app'; env: Record<string, string> }
   | { kind: 'ceiling'; data: Record<string, unknown>; production: boolean }
 
 export type TargetRequest =
@@ -41,12 +40,8 @@ async function start(what: TargetStart): Promise<{ url: string }> {
     return { url: ceiling.url }
   }
   const config = loadConfig(what.env)
-  const fd = openSync(what.logFile, 'w')
-  const logStream = createLogDestination(fd)
-  closeLog = () => {
-    logStream.flushSync()
-    closeSync(fd)
-  }
+  const logStream = createLogDestination()
+  closeLog = () => logStream.flushSync()
   app = await buildApp(config, { logStream })
   await app.listen({ port: config.port, host: '127.0.0.1' })
   // Discovery before the first page view, as a running server has it.

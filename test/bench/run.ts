@@ -10,7 +10,8 @@
  *   redis      GET /logged-in signed in, Redis session store (skipped when Redis does not answer)
  *   anonymous  GET / without a session (the memory-store app)
  * The apps run with NODE_ENV=production, every security feature on, and the default log level (info:
- * an access-log line per request, written to a temporary file through the server's log destination).
+ * an access-log line per request, written to stdout through the server's log destination; stdout is
+ * a pipe this process reads and discards).
  *
  * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per target, default 2), BENCH_CONNECTIONS (10),
  * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default info),
@@ -20,8 +21,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
@@ -97,7 +96,10 @@ interface TargetProcess {
 
 async function startTargetProcess(name: string, start: TargetStart): Promise<TargetProcess> {
   const execArgv = ['--import=tsx', ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF, name)}`] : [])]
-  const child: ChildProcess = fork(here('./app-process.ts'), [], { execArgv, stdio: 'inherit' })
+  // stdout (the log lines) is a pipe that this process reads and discards, as a container runtime
+  // or journald would; stderr is shown.
+  const child: ChildProcess = fork(here('./app-process.ts'), [], { execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  child.stdout?.resume()
   let nextId = 0
   const call = async (request: WithoutId<TargetRequest>): Promise<unknown> => {
     const id = nextId++
@@ -183,12 +185,10 @@ const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`
 
 async function main(): Promise<void> {
   console.log(
-    `Benchmark: ${CONNECTIONS} connections; per target ${WARMUP} s warm-up, then ${ROUNDS} slices of ${DURATION} s, round-robin; node ${process.version}; each target in its own process; app log level ${LOG_LEVEL} (to a file); NODE_ENV=production`,
+    `Benchmark: ${CONNECTIONS} connections; per target ${WARMUP} s warm-up, then ${ROUNDS} slices of ${DURATION} s, round-robin; node ${process.version}; each target in its own process; app log level ${LOG_LEVEL} (to stdout, a pipe); NODE_ENV=production`,
   )
   const load = await startLoader()
   const cognito = await startCognito(t)
-  const logDir = mkdtempSync(join(tmpdir(), 'bench-logs-'))
-  t.teardown(() => rmSync(logDir, { recursive: true, force: true }))
 
   /** Starts the app in its own process and signs in through the real flow (app → hosted UI → callback). */
   async function startSignedInApp(name: string, extraEnv: Record<string, string> = {}) {
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
       ...extraEnv,
     }
     const config = loadConfig(env)
-    const app = await startTargetProcess(name, { kind: 'app', env, logFile: join(logDir, `${name}.log`) })
+    const app = await startTargetProcess(name, { kind: 'app', env })
     const browser = new Browser()
     const result = await signIn(browser, { baseUrl, cognito })
     if (new URL(result.url).pathname !== '/logged-in' || result.response.status !== 200) {
