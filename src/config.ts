@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { deepFreeze } from './deep-freeze.js'
 import { formatDuration, parseDuration } from './duration.js'
 
 /** The environment as a plain map; `process.env` plus a `.env` file in practice, anything in tests. */
@@ -422,12 +423,4 @@ export function loadConfig(env: Env): Config {
     localCognitoPort: readInt(env, 'LOCAL_COGNITO_PORT', 9099, 0, 65535),
   }
   return deepFreeze(config)
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner)
-    Object.freeze(value)
-  }
-  return value
 }

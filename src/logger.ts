@@ -99,18 +99,15 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
   }
 }
 
-/** Where the server writes its log lines: stdout, in batches. */
-export type LogDestination = ReturnType<typeof pino.destination>
-
 /**
  * stdout for the server's log lines, written in batches: up to 4 KiB are gathered and written in one
- * system call (or after at most a second when traffic is light), instead of one blocking write per
- * line, which at LOG_LEVEL=info is one per request. pino flushes what is pending when the process
- * exits, crashes or is signalled; server.ts also flushes at shutdown. A SIGKILL loses at most the
- * last second of lines.
+ * system call, off the event loop (or after at most a second when traffic is light), instead of one
+ * blocking write per line, which at LOG_LEVEL=info is one per request. pino writes what is pending
+ * when the process exits (after a graceful shutdown too) or crashes; a SIGKILL loses at most the last
+ * second of lines.
  */
-export function createLogDestination(fd = 1): LogDestination {
-  return pino.destination({ dest: fd, sync: false, minLength: 4096, periodicFlush: 1000 })
+export function createLogDestination() {
+  return pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 })
 }
 
 /** This process's part of every request id: tells instances apart when their logs are read together. */

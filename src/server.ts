@@ -68,8 +68,7 @@ async function main(): Promise<void> {
     throw error
   }
 
-  const logDestination = createLogDestination()
-  const app = await buildApp(config, { logStream: logDestination })
+  const app = await buildApp(config, { logStream: createLogDestination() })
   if (config.session.secretGenerated) {
     app.log.warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts')
   }
@@ -79,10 +78,6 @@ async function main(): Promise<void> {
     else app.log.info({ signal }, 'shutting down')
     await app.close()
     await local?.close()
-    // The lines still in the batch; an error here (stdout already closed) has nowhere to be reported.
-    try {
-      logDestination.flushSync()
-    } catch {}
   })
 
   await app.listen({ port: config.port, host: config.host })

@@ -71,12 +71,3 @@ export function installFingerprint(): boolean {
   }
   return installed
 }
-
-/** Deep-freezes a value read from a store, so that it can only be replaced, never changed in place. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
-  }
-  return value
-}

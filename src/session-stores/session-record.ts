@@ -17,7 +17,7 @@
  */
 import type { Session } from 'fastify'
 import type { TokenSet } from '../oidc.js'
-import { deepFreeze } from '../session-fingerprint.js'
+import { deepFreeze } from '../deep-freeze.js'
 
 /** Characters kept from the end of each token: the end of its signature (or JWE tag), unique per token. */
 const TAIL = 16

@@ -31,7 +31,6 @@ export interface TargetAnswer {
 }
 
 let app: FastifyInstance | undefined
-let closeLog: (() => void) | undefined
 
 async function start(what: TargetStart): Promise<{ url: string }> {
   if (what.kind === 'ceiling') {
@@ -40,9 +39,7 @@ async function start(what: TargetStart): Promise<{ url: string }> {
     return { url: ceiling.url }
   }
   const config = loadConfig(what.env)
-  const logStream = createLogDestination()
-  closeLog = () => logStream.flushSync()
-  app = await buildApp(config, { logStream })
+  app = await buildApp(config, { logStream: createLogDestination() })
   await app.listen({ port: config.port, host: '127.0.0.1' })
   // Discovery before the first page view, as a running server has it.
   await app.oidc.getConfiguration()
@@ -62,7 +59,6 @@ async function answer(request: TargetRequest): Promise<unknown> {
       return (await app.sessionStore.read(request.sid)) ?? null
     case 'close':
       await app?.close()
-      closeLog?.()
       setImmediate(() => process.exit(0))
       return null
   }

@@ -2,7 +2,8 @@ import t from 'tap'
 import Fastify from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
-import { deepFreeze, fingerprint, installFingerprint } from '../../src/session-fingerprint.js'
+import { deepFreeze } from '../../src/deep-freeze.js'
+import { fingerprint, installFingerprint } from '../../src/session-fingerprint.js'
 import { MemorySessionStore } from '../../src/session-stores/memory.js'
 
 t.test('the fingerprint changes with any field, and only with a field', async (t) => {
