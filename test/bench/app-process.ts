@@ -1,7 +1,7 @@
 /**
  * One benchmark target in a process of its own, as it runs in production: either the app (buildApp
  * with the environment it is given, logging to stdout through the server's own log destination) or
- * the ceiling. Driven by run.ts over IPC:
+ * the ceiling, or the same view behind express-openid-connect (express-oidc.ts). Driven by run.ts over IPC:
  *   start   { kind: 'app', env } | { kind: 'ceiling', data }  → { url }
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
@@ -12,10 +12,12 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogDestination } from '../../src/logger.js'
 import { startCeiling } from './ceiling.js'
+import { startExpressOidc, type ExpressOidcOptions } from './express-oidc.js'
 
 export type TargetStart =
   | { kind: 'app'; env: Record<string, string> }
   | { kind: 'ceiling'; data: Record<string, unknown>; production: boolean }
+  | ({ kind: 'express-openid-connect' } & ExpressOidcOptions)
 
 export type TargetRequest =
   | { id: number; cmd: 'start'; start: TargetStart }
@@ -31,12 +33,18 @@ export interface TargetAnswer {
 }
 
 let app: FastifyInstance | undefined
+let closeOther: (() => Promise<void>) | undefined
 
 async function start(what: TargetStart): Promise<{ url: string }> {
   if (what.kind === 'ceiling') {
     const ceiling = await startCeiling(what.data, what.production)
     app = ceiling.app
     return { url: ceiling.url }
+  }
+  if (what.kind === 'express-openid-connect') {
+    const other = await startExpressOidc(what)
+    closeOther = other.close
+    return { url: other.url }
   }
   const config = loadConfig(what.env)
   app = await buildApp(config, { logStream: createLogDestination() })
@@ -59,6 +67,7 @@ async function answer(request: TargetRequest): Promise<unknown> {
       return (await app.sessionStore.read(request.sid)) ?? null
     case 'close':
       await app?.close()
+      await closeOther?.()
       setImmediate(() => process.exit(0))
       return null
   }
