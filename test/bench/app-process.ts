@@ -1,8 +1,9 @@
 /**
  * One benchmark target in a process of its own, as it runs in production: either the app (buildApp
  * with the environment it is given, logging to stdout through the server's own log destination) or
- * the ceiling, or the same view behind express-openid-connect (express-oidc.ts). Driven by run.ts over IPC:
- *   start   { kind: 'app', env } | { kind: 'ceiling', data }  → { url }
+ * the ceiling, or the same view behind express-openid-connect (express-oidc.ts). Driven by run.ts
+ * over IPC:
+ *   start   { kind: 'app', env } | { kind: 'ceiling', data } | { kind: 'express-openid-connect', … }  → { url }
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
  *   close
@@ -32,22 +33,25 @@ export interface TargetAnswer {
   message?: string
 }
 
+/** The app (whose session store `session` reads), when this process runs it. */
 let app: FastifyInstance | undefined
-let closeOther: (() => Promise<void>) | undefined
+let close: (() => Promise<unknown>) | undefined
 
 async function start(what: TargetStart): Promise<{ url: string }> {
   if (what.kind === 'ceiling') {
     const ceiling = await startCeiling(what.data, what.production)
-    app = ceiling.app
+    close = () => ceiling.app.close()
     return { url: ceiling.url }
   }
   if (what.kind === 'express-openid-connect') {
     const other = await startExpressOidc(what)
-    closeOther = other.close
+    close = other.close
     return { url: other.url }
   }
   const config = loadConfig(what.env)
-  app = await buildApp(config, { logStream: createLogDestination() })
+  const built = await buildApp(config, { logStream: createLogDestination() })
+  app = built
+  close = () => built.close()
   await app.listen({ port: config.port, host: '127.0.0.1' })
   // Discovery before the first page view, as a running server has it.
   await app.oidc.getConfiguration()
@@ -66,8 +70,7 @@ async function answer(request: TargetRequest): Promise<unknown> {
       if (!app) throw new Error('not started')
       return (await app.sessionStore.read(request.sid)) ?? null
     case 'close':
-      await app?.close()
-      await closeOther?.()
+      await close?.()
       setImmediate(() => process.exit(0))
       return null
   }

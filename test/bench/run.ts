@@ -30,7 +30,7 @@ import { loadConfig } from '../../src/config.js'
 import { defaultLocalClient } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
 import { deleteKeys, isRedisAvailable, uniquePrefix } from '../helpers/redis.js'
-import { freePort, signIn, startCognito } from '../helpers/stack.js'
+import { freePort, sessionIdOf, signIn, startCognito } from '../helpers/stack.js'
 import type { TargetAnswer, TargetRequest, TargetStart } from './app-process.js'
 import type { LoadRequest, LoadResult } from './load.js'
 
@@ -192,33 +192,49 @@ async function main(): Promise<void> {
   const cognito = await startCognito(t)
 
   /** Starts the app in its own process and signs in through the real flow (app → hosted UI → callback). */
-  async function startSignedInApp(name: string, extraEnv: Record<string, string> = {}) {
+  /** A port and a client of the local Cognito for one more signed-in target. */
+  async function registerClient() {
     const port = await freePort()
     const baseUrl = `http://localhost:${port}`
     const client = defaultLocalClient(baseUrl)
     cognito.addClient(client)
+    return { port, baseUrl, clientId: client.clientId, clientSecret: client.clientSecret as string }
+  }
+
+  /** Signs in through the real flow (target → hosted UI → callback) and checks it lands on /logged-in. */
+  async function signInAt(name: string, baseUrl: string, start?: string): Promise<Browser> {
+    const browser = new Browser()
+    const result = await signIn(browser, { baseUrl, cognito }, start === undefined ? {} : { start })
+    // The path only: the URL of a failed callback would carry the authorization code.
+    const landed = new URL(result.url).pathname
+    if (landed !== '/logged-in' || result.response.status !== 200) {
+      throw new Error(`${name}: sign-in ended at ${landed} with ${result.response.status}`)
+    }
+    return browser
+  }
+
+  /** Starts the app in its own process and signs in. */
+  async function startSignedInApp(name: string, extraEnv: Record<string, string> = {}) {
+    const { port, baseUrl, clientId, clientSecret } = await registerClient()
     const env = {
       NODE_ENV: 'production',
       LOG_LEVEL,
       PORT: String(port),
       APP_BASE_URL: baseUrl,
       COGNITO_ISSUER: cognito.issuer,
-      COGNITO_CLIENT_ID: client.clientId,
-      COGNITO_CLIENT_SECRET: client.clientSecret as string,
+      COGNITO_CLIENT_ID: clientId,
+      COGNITO_CLIENT_SECRET: clientSecret,
       SESSION_SECRET: 'bench-session-secret-that-is-long-enough-0123456789',
       ...extraEnv,
     }
     const config = loadConfig(env)
     const app = await startTargetProcess(name, { kind: 'app', env })
-    const browser = new Browser()
-    const result = await signIn(browser, { baseUrl, cognito })
-    if (new URL(result.url).pathname !== '/logged-in' || result.response.status !== 200) {
-      throw new Error(`sign-in ended at ${result.url} with ${result.response.status}`)
-    }
-    const value = browser.cookie('localhost', config.session.cookieName)
-    if (!value) throw new Error('no session cookie after sign-in')
-    const sid = decodeURIComponent(value).split('.').slice(0, -1).join('.')
-    return { app, cookie: `${config.session.cookieName}=${value}`, sid, config }
+    const browser = await signInAt(name, baseUrl)
+    const { cookieName } = config.session
+    const value = browser.cookie('localhost', cookieName)
+    const sid = sessionIdOf(browser, cookieName)
+    if (!value || !sid) throw new Error(`${name}: no session cookie after sign-in`)
+    return { app, cookie: `${cookieName}=${value}`, sid, config }
   }
 
   const rows: Row[] = []
@@ -273,23 +289,16 @@ async function main(): Promise<void> {
 
   // (d) the same view behind express-openid-connect, signed in through the same local Cognito.
   if (wanted('express-oidc')) {
-    const port = await freePort()
-    const baseUrl = `http://localhost:${port}`
-    const client = defaultLocalClient(baseUrl)
-    cognito.addClient(client)
+    const { port, baseUrl, clientId, clientSecret } = await registerClient()
     const other = await startTargetProcess('express-oidc', {
       kind: 'express-openid-connect',
       issuer: cognito.issuer,
-      clientId: client.clientId,
-      clientSecret: client.clientSecret as string,
+      clientId,
+      clientSecret,
       port,
       data: ceilingData,
     })
-    const browser = new Browser()
-    const result = await signIn(browser, { baseUrl, cognito }, { start: '/logged-in' })
-    if (new URL(result.url).pathname !== '/logged-in' || result.response.status !== 200) {
-      throw new Error(`express-openid-connect: sign-in ended at ${result.url} with ${result.response.status}`)
-    }
+    const browser = await signInAt('express-oidc', baseUrl, '/logged-in')
     const cookie = [...browser.cookies('localhost')].map(([name, { value }]) => `${name}=${value}`).join('; ')
     targets.push({
       name: 'express-oidc',
