@@ -1,0 +1,76 @@
+/**
+ * The server's log destination (createLogDestination): lines are written to stdout in batches, and
+ * whatever is still in the batch reaches stdout however the process ends short of SIGKILL.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+const loggerModule = fileURLToPath(new URL('../../src/logger.ts', import.meta.url))
+
+/** Runs a small program that writes `lines` lines through the destination, then ends as `ending` says. */
+async function run(ending: 'exit' | 'throw' | 'drain' | 'wait', lines: number) {
+  const program = `
+    import { createLogDestination } from ${JSON.stringify(loggerModule)}
+    const destination = createLogDestination()
+    for (let i = 0; i < ${lines}; i++) destination.write(JSON.stringify({ msg: 'line', i }) + '\\n')
+    const ending = ${JSON.stringify(ending)}
+    if (ending === 'exit') process.exit(0)
+    if (ending === 'throw') setImmediate(() => { throw new Error('boom') })
+    if (ending === 'wait') setTimeout(() => process.exit(0), 3000)
+    // 'drain': nothing keeps the event loop alive; the process ends by itself.
+  `
+  const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', program], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  const seenAt: number[] = []
+  const started = Date.now()
+  child.stdout.setEncoding('utf8')
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk
+    seenAt.push(Date.now() - started)
+  })
+  child.stderr.resume()
+  const [code] = (await once(child, 'exit')) as [number]
+  await new Promise((resolve) => setImmediate(resolve))
+  const indexes = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { i: number }).i)
+  return { code, indexes, seenAt }
+}
+
+const all = (n: number) => Array.from({ length: n }, (_, i) => i)
+
+t.test('the last batch is written when the process calls process.exit()', async (t) => {
+  const { code, indexes } = await run('exit', 3)
+  t.equal(code, 0)
+  t.same(indexes, all(3), 'every line, in order, though the batch never reached 4 KiB')
+})
+
+t.test('the last batch is written when the process dies of an uncaught exception', async (t) => {
+  const { code, indexes } = await run('throw', 3)
+  t.equal(code, 1)
+  t.same(indexes, all(3))
+})
+
+t.test('the last batch is written when the event loop runs dry', async (t) => {
+  const { code, indexes } = await run('drain', 3)
+  t.equal(code, 0)
+  t.same(indexes, all(3))
+})
+
+t.test('more than a batch: full batches go out as they fill, nothing is lost or reordered', async (t) => {
+  const { code, indexes } = await run('exit', 2000)
+  t.equal(code, 0)
+  t.same(indexes, all(2000))
+})
+
+t.test('a small batch is written within about a second while the process keeps running', async (t) => {
+  const { code, indexes, seenAt } = await run('wait', 3)
+  t.equal(code, 0)
+  t.same(indexes, all(3))
+  t.ok(seenAt.length > 0 && (seenAt[0] as number) < 2800, `first output after ${seenAt[0]} ms, before the exit at 3 s`)
+})
