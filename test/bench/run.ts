@@ -14,9 +14,11 @@
  * an access-log line per request, written to stdout through the server's log destination; stdout is
  * a pipe this process reads and discards).
  *
- * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per target, default 2), BENCH_CONNECTIONS (10),
+ * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per process, default 2), BENCH_CONNECTIONS (10),
  * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default info),
- * BENCH_ROUNDS (10: slices per target, round-robin),
+ * BENCH_ROUNDS (12: slices per target, round-robin), BENCH_INSTANCES (3: processes per target, taking the
+ * slices in turn: two processes of the same code can differ by ±10 % on a 2-core machine, by where
+ * the scheduler puts them and where their code lands),
  * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, redis, express-oidc, anonymous).
  * To see where the time goes: BENCH_CPU_PROF=prof npm run bench (CPU profiles of each target's process in prof/<target>/; the largest file is the main thread).
  */
@@ -48,7 +50,8 @@ const DURATION = num('BENCH_DURATION', 1)
 const WARMUP = num('BENCH_WARMUP', 2)
 const CONNECTIONS = num('BENCH_CONNECTIONS', 10)
 const SESSIONS = num('BENCH_SESSIONS', 100_000)
-const ROUNDS = Math.max(1, Math.round(num('BENCH_ROUNDS', 10)))
+const ROUNDS = Math.max(1, Math.round(num('BENCH_ROUNDS', 12)))
+const INSTANCES = Math.max(1, Math.round(num('BENCH_INSTANCES', 3)))
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info'
 const CPU_PROF = process.env.BENCH_CPU_PROF
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -132,16 +135,24 @@ interface Row {
   result?: Measured
   /** Requests over the ceiling's, all slices together. */
   ratio?: number
+  /** Each process's requests per slice over the ceiling's (all its processes together). */
+  perProcess?: number[]
   cognitoCalls?: number
   note?: string
+}
+
+/** One process of a target, and the request headers it is loaded with (its own session cookie). */
+interface Instance {
+  process: TargetProcess
+  headers: Record<string, string>
 }
 
 interface Target {
   name: string
   what: string
-  process: TargetProcess
+  /** The target's processes (BENCH_INSTANCES), measured in turn. */
+  instances: Instance[]
   path: string
-  headers: Record<string, string>
   /** Whether requests reaching the local Cognito count against this target. */
   countsCognito: boolean
 }
@@ -186,7 +197,7 @@ const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`
 
 async function main(): Promise<void> {
   console.log(
-    `Benchmark: ${CONNECTIONS} connections; per target ${WARMUP} s warm-up, then ${ROUNDS} slices of ${DURATION} s, round-robin; node ${process.version}; each target in its own process; app log level ${LOG_LEVEL} (to stdout, a pipe); NODE_ENV=production`,
+    `Benchmark: ${CONNECTIONS} connections; ${ROUNDS} slices of ${DURATION} s per target, round-robin, after ${WARMUP} s of warm-up per process; node ${process.version}; each target in ${INSTANCES} process${INSTANCES === 1 ? '' : 'es'} of its own, taking the slices in turn; app log level ${LOG_LEVEL} (to stdout, a pipe); NODE_ENV=production`,
   )
   const load = await startLoader()
   const cognito = await startCognito(t)
@@ -239,14 +250,21 @@ async function main(): Promise<void> {
 
   const rows: Row[] = []
   const targets: Target[] = []
+  /** Runs `start` once per instance. */
+  const times = async <T>(start: (index: number) => Promise<T>): Promise<T[]> => {
+    const out: T[] = []
+    for (let i = 0; i < INSTANCES; i++) out.push(await start(i))
+    return out
+  }
 
   // (b) memory store.
-  const memory = await startSignedInApp('memory')
-  const session = await memory.app.session(memory.sid)
+  const memory = await times(() => startSignedInApp('memory'))
+  const first = memory[0] as (typeof memory)[number]
+  const session = await first.app.session(first.sid)
   if (!session?.user) throw new Error('no session in the store after sign-in')
 
   // (a) the ceiling: the view with the very data /logged-in renders.
-  const { idleTimeoutMs } = memory.config.session
+  const { idleTimeoutMs } = first.config.session
   const expiresAt = Math.min(
     session.lastSeenAt !== undefined ? session.lastSeenAt + idleTimeoutMs : Number.POSITIVE_INFINITY,
     session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
@@ -259,11 +277,23 @@ async function main(): Promise<void> {
     csrfToken: 'k0Wl3VqX-2mP9sT4yZ1aB7cD8eF5gH6iJ0kL',
   }
   if (wanted('ceiling')) {
-    const ceiling = await startTargetProcess('ceiling', { kind: 'ceiling', data: ceilingData, production: true })
-    targets.push({ name: 'ceiling', what: 'bare Fastify + @fastify/view, same view and data', process: ceiling, path: '', headers: {}, countsCognito: false })
+    const ceilings = await times(() => startTargetProcess('ceiling', { kind: 'ceiling', data: ceilingData, production: true }))
+    targets.push({
+      name: 'ceiling',
+      what: 'bare Fastify + @fastify/view, same view and data',
+      instances: ceilings.map((process) => ({ process, headers: {} })),
+      path: '',
+      countsCognito: false,
+    })
   }
   if (wanted('memory')) {
-    targets.push({ name: 'memory', what: 'GET /logged-in signed in, memory store', process: memory.app, path: '/logged-in', headers: { cookie: memory.cookie }, countsCognito: true })
+    targets.push({
+      name: 'memory',
+      what: 'GET /logged-in signed in, memory store',
+      instances: memory.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
+      path: '/logged-in',
+      countsCognito: true,
+    })
   }
 
   // (c) Redis store, own key prefix, deleted afterwards.
@@ -274,12 +304,19 @@ async function main(): Promise<void> {
   } else if (await isRedisAvailable(REDIS_URL)) {
     const prefix = uniquePrefix('bench')
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
-    const redis = await startSignedInApp('redis', { SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix })
-    targets.push({ name: 'redis', what: 'GET /logged-in signed in, Redis store', process: redis.app, path: '/logged-in', headers: { cookie: redis.cookie }, countsCognito: true })
+    const redis = await times(() => startSignedInApp('redis', { SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix }))
+    targets.push({
+      name: 'redis',
+      what: 'GET /logged-in signed in, Redis store',
+      instances: redis.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
+      path: '/logged-in',
+      countsCognito: true,
+    })
+    const sid = (redis[0] as (typeof redis)[number]).sid
     redisBytes = async () => {
       const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
       await client.connect()
-      const bytes = Number(await client.call('MEMORY', 'USAGE', `${prefix}${redis.sid}`, 'SAMPLES', '0'))
+      const bytes = Number(await client.call('MEMORY', 'USAGE', `${prefix}${sid}`, 'SAMPLES', '0'))
       client.disconnect()
       return bytes
     }
@@ -289,38 +326,46 @@ async function main(): Promise<void> {
 
   // (d) the same view behind express-openid-connect, signed in through the same local Cognito.
   if (wanted('express-oidc')) {
-    const { port, baseUrl, clientId, clientSecret } = await registerClient()
-    const other = await startTargetProcess('express-oidc', {
-      kind: 'express-openid-connect',
-      issuer: cognito.issuer,
-      clientId,
-      clientSecret,
-      port,
-      data: ceilingData,
+    const others = await times(async () => {
+      const { port, baseUrl, clientId, clientSecret } = await registerClient()
+      const other = await startTargetProcess('express-oidc', {
+        kind: 'express-openid-connect',
+        issuer: cognito.issuer,
+        clientId,
+        clientSecret,
+        port,
+        data: ceilingData,
+      })
+      const browser = await signInAt('express-oidc', baseUrl, '/logged-in')
+      const cookie = [...browser.cookies('localhost')].map(([name, { value }]) => `${name}=${value}`).join('; ')
+      return { process: other, headers: { cookie } }
     })
-    const browser = await signInAt('express-oidc', baseUrl, '/logged-in')
-    const cookie = [...browser.cookies('localhost')].map(([name, { value }]) => `${name}=${value}`).join('; ')
     targets.push({
       name: 'express-oidc',
       what: 'GET /logged-in signed in, express-openid-connect 3 + Express 5 (its default cookie session), same view',
-      process: other,
+      instances: others,
       path: '',
-      headers: { cookie },
       countsCognito: true,
     })
   }
 
   // (e) anonymous home page.
   if (wanted('anonymous')) {
-    targets.push({ name: 'anonymous', what: 'GET / without a session', process: memory.app, path: '/', headers: {}, countsCognito: true })
+    targets.push({
+      name: 'anonymous',
+      what: 'GET / without a session',
+      instances: memory.map(({ app }) => ({ process: app, headers: {} })),
+      path: '/',
+      countsCognito: true,
+    })
   }
 
   /** One slice: the load's figures, the target process's CPU time per request, what reached Cognito. */
-  async function measure(target: Target): Promise<{ result: Measured; cognitoCalls: number }> {
+  async function measure(target: Target, instance: Instance): Promise<{ result: Measured; cognitoCalls: number }> {
     const cognitoBefore = cognito.requests.length
-    const cpuBefore = await target.process.cpu()
-    const result = await load(`${target.process.url}${target.path}`, target.headers, DURATION)
-    const cpu = (await target.process.cpu()) - cpuBefore
+    const cpuBefore = await instance.process.cpu()
+    const result = await load(`${instance.process.url}${target.path}`, instance.headers, DURATION)
+    const cpu = (await instance.process.cpu()) - cpuBefore
     if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
       throw new Error(`${target.name}: unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
     }
@@ -330,23 +375,33 @@ async function main(): Promise<void> {
     }
   }
 
-  // Each target is warmed up once, before its first slice.
-  for (const target of targets) if (WARMUP > 0) await load(`${target.process.url}${target.path}`, target.headers, WARMUP)
+  // Each process is warmed up once, before its first slice.
+  for (const target of targets) {
+    for (const instance of target.instances) if (WARMUP > 0) await load(`${instance.process.url}${target.path}`, instance.headers, WARMUP)
+  }
 
   // Round-robin in short slices: every target once per round, so that the slow and fast spells of a
-  // shared machine fall on all of them alike. req/s, CPU time and the ratio to the ceiling are taken
-  // over all the slices together (a target's requests over the ceiling's, in the same total time);
-  // latencies are the median of the slices'.
-  const runs = new Map<string, Array<{ result: Measured; cognitoCalls?: number }>>(targets.map((x) => [x.name, []]))
+  // shared machine fall on all of them alike, each round on the next of the target's processes, so
+  // that one process's luck (where its code and data landed) weighs on a target's figures no more
+  // than the others'. req/s, CPU time and the ratio to the ceiling are taken over all the slices
+  // together (a target's requests over the ceiling's, in the same total time); latencies are the
+  // median of the slices'.
+  type Slice = { instance: number; result: Measured; cognitoCalls?: number }
+  const runs = new Map<string, Slice[]>(targets.map((x) => [x.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const target of targets) runs.get(target.name)?.push(await measure(target))
+    for (const target of targets) {
+      const index = round % target.instances.length
+      runs.get(target.name)?.push({ instance: index, ...(await measure(target, target.instances[index] as Instance)) })
+    }
   }
   const ceilingRuns = runs.get('ceiling')
+  /** Requests per slice, over the given slices. */
+  const perSlice = (slices: Slice[]) => slices.reduce((sum, m) => sum + m.result.requests, 0) / Math.max(1, slices.length)
   for (const target of targets) {
     const measured = runs.get(target.name) ?? []
     const requests = measured.reduce((sum, m) => sum + m.result.requests, 0)
     const cpu = measured.reduce((sum, m) => sum + m.result.cpuMicrosPerRequest * m.result.requests, 0)
-    const ceilingRequests = ceilingRuns?.reduce((sum, m) => sum + m.result.requests, 0)
+    const ceilingPerSlice = ceilingRuns ? perSlice(ceilingRuns) : undefined
     rows.push({
       name: target.name,
       what: target.what,
@@ -356,7 +411,10 @@ async function main(): Promise<void> {
         rps: requests / (ROUNDS * DURATION),
         cpuMicrosPerRequest: requests > 0 ? cpu / requests : 0,
       },
-      ratio: ceilingRequests ? requests / ceilingRequests : undefined,
+      ratio: ceilingPerSlice ? perSlice(measured) / ceilingPerSlice : undefined,
+      perProcess: ceilingPerSlice
+        ? target.instances.map((_, index) => perSlice(measured.filter((m) => m.instance === index)) / ceilingPerSlice)
+        : undefined,
       cognitoCalls: target.countsCognito ? measured.reduce((sum, m) => sum + (m.cognitoCalls ?? 0), 0) : undefined,
     })
   }
@@ -393,6 +451,13 @@ async function main(): Promise<void> {
   for (const line of lines) print(line)
   console.log('')
   for (const row of rows) console.log(`  ${row.name.padEnd(12)} ${row.what}`)
+  if (INSTANCES > 1) {
+    console.log('')
+    console.log('Each process against the ceiling (its requests per slice over the ceiling processes\' together):')
+    for (const row of rows) {
+      if (row.perProcess) console.log(`  ${row.name.padEnd(12)} ${row.perProcess.map((r) => fmt(r, 2)).join('  ')}`)
+    }
+  }
   console.log('')
   console.log(`Redis: ${redisBytesPerSession === undefined ? 'not measured' : `${fmt(redisBytesPerSession)} bytes per session (MEMORY USAGE)`}`)
   console.log(
