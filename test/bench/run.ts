@@ -17,7 +17,7 @@
  * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per process, default 2), BENCH_CONNECTIONS (10),
  * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default info),
  * BENCH_ROUNDS (12: slices per target, round-robin), BENCH_INSTANCES (3: processes per target, taking the
- * slices in turn: two processes of the same code can differ by ±10 % on a 2-core machine, by where
+ * slices in turn: two processes of the same code can differ by up to a third on a 2-core machine, by where
  * the scheduler puts them and where their code lands),
  * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, redis, express-oidc, anonymous).
  * To see where the time goes: BENCH_CPU_PROF=prof npm run bench (CPU profiles of each target's process in prof/<target>/; the largest file is the main thread).
