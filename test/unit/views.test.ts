@@ -1,0 +1,172 @@
+/**
+ * The views plugin's EJS set-up: templates read their data as plain variables (TEMPLATE_LOCALS), not
+ * through `with (locals)`. Every template is rendered here in each of its branches, so a name a
+ * template uses but TEMPLATE_LOCALS lacks fails this test ("x is not defined") rather than a page.
+ */
+import ejs from 'ejs'
+import Fastify from 'fastify'
+import t from 'tap'
+import viewsPlugin, { ejsOptions, TEMPLATE_LOCALS } from '../../src/plugins/views.js'
+import type { User } from '../../src/user.js'
+
+const person = (overrides: Partial<User> = {}): User => ({
+  sub: 'sub-1',
+  username: 'ada',
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  emailVerified: true,
+  groups: ['admin', 'staff'],
+  authTime: undefined,
+  ...overrides,
+})
+
+const SIGNED_IN_AT = Date.UTC(2026, 0, 2, 3, 4, 5)
+const EXPIRES_AT = Date.UTC(2026, 0, 2, 4, 4, 5)
+
+/** Each template with data for each of its branches, and what the page must then show. */
+const cases: Array<{ name: string; view: string; data: Record<string, unknown>; shows: RegExp[]; hides?: RegExp[] }> = [
+  {
+    name: 'home, anonymous, no identity providers',
+    view: 'index',
+    data: { title: 'Home', user: undefined, identityProviders: [] },
+    shows: [/<title>Home · Cognito Sign-in<\/title>/, /href="\/login"/],
+    hides: [/Sign out/],
+  },
+  {
+    name: 'home, anonymous, with identity providers',
+    view: 'index',
+    data: { title: 'Home', user: undefined, identityProviders: ['Google', 'My SAML'] },
+    shows: [/href="\/login\?provider=Google">Continue with Google</, /href="\/login\?provider=My%20SAML">Continue with My SAML</],
+  },
+  {
+    name: 'home, signed in',
+    view: 'index',
+    data: { title: 'Home', user: person(), identityProviders: [], csrfToken: 'csrf-home' },
+    shows: [/Ada Lovelace/, /value="csrf-home"/, /Sign out/],
+  },
+  {
+    name: 'logged-in, every field, verified email, groups',
+    view: 'logged-in',
+    data: { title: 'Your account', user: person(), signedInAt: SIGNED_IN_AT, sessionExpiresAt: EXPIRES_AT, csrfToken: 'csrf-li' },
+    shows: [
+      /data-field="username">ada</,
+      /ada@example\.com/,
+      /Verified/,
+      /<li class="tag">admin<\/li><li class="tag">staff<\/li>/,
+      new RegExp(new Date(SIGNED_IN_AT).toISOString()),
+      new RegExp(new Date(EXPIRES_AT).toISOString()),
+      /value="csrf-li"/,
+      /avatar-lg/,
+    ],
+  },
+  {
+    name: 'logged-in, no name, unverified email, no groups, no times',
+    view: 'logged-in',
+    data: {
+      title: 'Your account',
+      user: person({ name: undefined, emailVerified: false, groups: [] }),
+      signedInAt: undefined,
+      sessionExpiresAt: undefined,
+      csrfToken: 'csrf-li',
+    },
+    shows: [/Not verified/, /No groups/, /data-field="signed-in">—</, /data-field="session-expires">—</],
+  },
+  {
+    name: 'logged-in, no email',
+    view: 'logged-in',
+    data: { title: 'Your account', user: person({ email: undefined, name: undefined, username: '' }), csrfToken: 'c' },
+    shows: [/data-field="email">\s*—/, />\?<\/span>/],
+  },
+  {
+    name: 'logged-out, nobody signed in',
+    view: 'logged-out',
+    data: { title: 'Signed out', user: undefined },
+    shows: [/<title>Signed out · Cognito Sign-in<\/title>/],
+  },
+  {
+    name: 'logged-out, still signed in (another tab)',
+    view: 'logged-out',
+    data: { title: 'Signed out', user: person() },
+    shows: [/Ada Lovelace/],
+  },
+  {
+    name: 'logout confirmation, signed in',
+    view: 'logout',
+    data: { title: 'Sign out', user: person(), csrfToken: 'csrf-lo' },
+    shows: [/value="csrf-lo"/, /data-field="username">ada<|ada/],
+  },
+  {
+    name: 'logout confirmation, nobody signed in',
+    view: 'logout',
+    data: { title: 'Sign out', user: undefined, csrfToken: undefined },
+    shows: [/<title>Sign out · Cognito Sign-in<\/title>/],
+  },
+  {
+    name: 'admin',
+    view: 'admin',
+    data: { title: 'Administration', user: person(), csrfToken: 'csrf-ad' },
+    shows: [/<span class="tag">admin<\/span>, <span class="tag">staff<\/span>/],
+  },
+  {
+    name: 'forbidden, one group',
+    view: 'forbidden',
+    data: { title: 'Not allowed', user: person({ groups: [] }), groups: ['admin'], returnTo: '/admin', csrfToken: 'csrf-fb' },
+    shows: [/admin/, /value="csrf-fb"/],
+  },
+  {
+    name: 'forbidden, three groups',
+    view: 'forbidden',
+    data: { title: 'Not allowed', user: person({ groups: [] }), groups: ['a', 'b', 'c'], returnTo: '/admin', csrfToken: 'x' },
+    shows: [/the <strong>a<\/strong> group, the <strong>b<\/strong> group or the <strong>c<\/strong> group/],
+  },
+  {
+    name: 'error page, action to the home page',
+    view: 'error',
+    data: {
+      title: 'Not found',
+      user: undefined,
+      page: { statusCode: 404, title: 'Not found', message: 'Nothing here.', action: { href: '/', label: 'Go to the home page' } },
+    },
+    shows: [/Nothing here\./, /Go to the home page/],
+  },
+  {
+    name: 'error page, another action, signed in',
+    view: 'error',
+    data: {
+      title: 'Sign-in expired',
+      user: person(),
+      page: { statusCode: 400, title: 'Sign-in expired', message: 'Start again.', action: { href: '/login', label: 'Try again' } },
+    },
+    shows: [/Start again\./, /href="\/login"/, /Try again/, /href="\/">Home</],
+  },
+]
+
+for (const cache of [true, false]) {
+  t.test(`every template renders in each branch (cache ${cache})`, async (t) => {
+    const app = Fastify({ logger: false })
+    await app.register(viewsPlugin, { cache, production: true })
+    app.get<{ Params: { index: string } }>('/render/:index', async (request, reply) => {
+      const c = cases[Number(request.params.index)]
+      if (!c) return reply.code(404).send()
+      return reply.viewAsync(c.view, c.data)
+    })
+    t.teardown(() => app.close())
+    for (const [index, c] of cases.entries()) {
+      const response = await app.inject(`/render/${index}`)
+      t.equal(response.statusCode, 200, `${c.name}: rendered (${response.statusCode === 200 ? 'ok' : response.body.slice(0, 200)})`)
+      for (const pattern of c.shows) t.match(response.body, pattern, `${c.name}: shows ${pattern}`)
+      for (const pattern of c.hides ?? []) t.notMatch(response.body, pattern, `${c.name}: does not show ${pattern}`)
+    }
+  })
+}
+
+t.test('templates read only TEMPLATE_LOCALS: no `with (locals)` scope', async (t) => {
+  const options = ejsOptions(false)
+  t.equal(options._with, false)
+  t.same(options.destructuredLocals, [...TEMPLATE_LOCALS])
+  // A listed name is a plain variable; one the data does not carry is undefined, not an error.
+  t.equal(ejs.render('<%= typeof title %>|<%= user %>', { title: 'x' }, options), 'string|')
+  // A name that is not listed is not found in the data even when the data has it: under
+  // `with (locals)` this would render "found".
+  t.throws(() => ejs.render('<%= unlisted %>', { unlisted: 'found' }, options), /unlisted is not defined/)
+})
