@@ -202,7 +202,6 @@ async function main(): Promise<void> {
   const load = await startLoader()
   const cognito = await startCognito(t)
 
-  /** Starts the app in its own process and signs in through the real flow (app → hosted UI → callback). */
   /** A port and a client of the local Cognito for one more signed-in target. */
   async function registerClient() {
     const port = await freePort()
@@ -224,7 +223,7 @@ async function main(): Promise<void> {
     return browser
   }
 
-  /** Starts the app in its own process and signs in. */
+  /** Starts the app in its own process and signs in through the real flow (app → hosted UI → callback). */
   async function startSignedInApp(name: string, extraEnv: Record<string, string> = {}) {
     const { port, baseUrl, clientId, clientSecret } = await registerClient()
     const env = {
@@ -250,10 +249,10 @@ async function main(): Promise<void> {
 
   const rows: Row[] = []
   const targets: Target[] = []
-  /** Runs `start` once per instance. */
-  const times = async <T>(start: (index: number) => Promise<T>): Promise<T[]> => {
+  /** Starts one of a target's processes per instance (BENCH_INSTANCES), one after the other. */
+  const times = async <T>(start: () => Promise<T>): Promise<T[]> => {
     const out: T[] = []
-    for (let i = 0; i < INSTANCES; i++) out.push(await start(i))
+    for (let i = 0; i < INSTANCES; i++) out.push(await start())
     return out
   }
 
@@ -394,14 +393,14 @@ async function main(): Promise<void> {
       runs.get(target.name)?.push({ instance: index, ...(await measure(target, target.instances[index] as Instance)) })
     }
   }
-  const ceilingRuns = runs.get('ceiling')
   /** Requests per slice, over the given slices. */
   const perSlice = (slices: Slice[]) => slices.reduce((sum, m) => sum + m.result.requests, 0) / Math.max(1, slices.length)
+  const ceilingRuns = runs.get('ceiling')
+  const ceilingPerSlice = ceilingRuns ? perSlice(ceilingRuns) : undefined
   for (const target of targets) {
     const measured = runs.get(target.name) ?? []
     const requests = measured.reduce((sum, m) => sum + m.result.requests, 0)
     const cpu = measured.reduce((sum, m) => sum + m.result.cpuMicrosPerRequest * m.result.requests, 0)
-    const ceilingPerSlice = ceilingRuns ? perSlice(ceilingRuns) : undefined
     rows.push({
       name: target.name,
       what: target.what,
