@@ -34,7 +34,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : config.trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
-    logController: new AccessLogController(),
+    logController: new AccessLogController(config.accessLog),
   })
 
   const ownsStore = deps.store === undefined

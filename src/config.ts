@@ -66,6 +66,12 @@ export interface Config {
   readonly rateLimitSignIn: number
   readonly logLevel: string
   /**
+   * Which requests get an access-log line (ACCESS_LOG): `all`, `errors` (answered with 400 or more, or
+   * failed) or `off`. Default `errors` with NODE_ENV=production, `all` otherwise. Security events
+   * (sign-in, sign-out, refusals, error pages) are logged whatever this says.
+   */
+  readonly accessLog: AccessLogMode
+  /**
    * Compiled templates kept in memory (VIEW_CACHE, default true). false re-reads and recompiles
    * every template on every render, so that edits show without a restart: for working on the views,
    * at about four times the cost of a page view.
@@ -87,6 +93,8 @@ export class ConfigError extends Error {
 const POOL_ID = /^(?<region>[a-z]{2}-(?:gov-)?[a-z]+-\d)_[a-zA-Z0-9]+$/
 const REGION = /^[a-z]{2}-(?:gov-)?[a-z]+-\d$/
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const ACCESS_LOG_MODES = ['all', 'errors', 'off'] as const
+export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number]
 
 /** True for hosts that never leave this machine. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -403,6 +411,10 @@ export function loadConfig(env: Env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
   }
+  const accessLog = read(env, 'ACCESS_LOG') ?? (isProduction ? 'errors' : 'all')
+  if (!(ACCESS_LOG_MODES as readonly string[]).includes(accessLog)) {
+    throw new ConfigError('ACCESS_LOG', `expected one of ${ACCESS_LOG_MODES.join(', ')}, got "${accessLog}"`)
+  }
   const config: Config = {
     nodeEnv,
     isProduction,
@@ -419,6 +431,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: loadTrustProxy(env),
     rateLimitSignIn: readInt(env, 'RATE_LIMIT_SIGNIN', 30, 1, 100_000),
     logLevel,
+    accessLog: accessLog as AccessLogMode,
     viewCache: readBoolean(env, 'VIEW_CACHE', true),
     localCognitoPort: readInt(env, 'LOCAL_COGNITO_PORT', 9099, 0, 65535),
   }

@@ -56,6 +56,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
 
   /** Ends the session here (revoking the refresh token at Cognito first; a failure does not block). */
   async function signOutHere(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const sub = request.session?.user?.sub
     const refreshToken = request.session?.tokens?.refreshToken
     if (refreshToken) {
       try {
@@ -65,6 +66,7 @@ export default async function authRoutes(app: FastifyInstance): Promise<void> {
       }
     }
     await endSession(request, reply, config)
+    if (sub !== undefined) request.log.info({ sub }, 'signed out')
   }
 
   app.get<{ Querystring: LoginQuery }>('/login', { config: { rateLimit } }, (request, reply) =>

@@ -132,5 +132,56 @@ t.test('one access-log line per request, at info level only', async (t) => {
   const quiet = await startStack(t, { env: { LOG_LEVEL: 'warn' } })
   const quietBefore = quiet.logs.length
   await (await fetch(`${quiet.baseUrl}/logged-out`)).arrayBuffer()
+  await (await fetch(`${quiet.baseUrl}/no-such-page`)).arrayBuffer()
   t.same(quiet.logs.slice(quietBefore), [], 'nothing at LOG_LEVEL=warn')
+})
+
+/** What a stack logged since `before`, parsed. */
+function entriesSince(stack: { logs: string[] }, before: number): Array<Record<string, unknown>> {
+  return stack.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+t.test('ACCESS_LOG=errors (the production default): refused and missing pages only, security events always', async (t) => {
+  const stack = await startStack(t, { env: { ACCESS_LOG: 'errors' } })
+  const browser = new Browser()
+  await signIn(browser, stack)
+  const before = stack.logs.length
+  const page = await browser.get(`${stack.baseUrl}/logged-in`)
+  t.equal(page.status, 200)
+  const csrf = csrfTokenOf(await page.text())
+  const forged = await browser.post(`${stack.baseUrl}/logout`, { _csrf: 'forged-token' })
+  t.equal(forged.status, 403)
+  await forged.arrayBuffer()
+  const missing = await browser.get(`${stack.baseUrl}/no-such-page?token=leaked-value`)
+  t.equal(missing.status, 404)
+  await missing.arrayBuffer()
+  const out = await browser.post(`${stack.baseUrl}/logout`, { _csrf: csrf })
+  t.equal(out.status, 303)
+
+  const entries = entriesSince(stack, before)
+  const access = entries.filter((entry) => entry.msg === 'request completed')
+  t.same(
+    access.map((entry) => [entry.method, entry.url, entry.statusCode]),
+    [
+      ['POST', '/logout', 403],
+      ['GET', '/no-such-page?token=[redacted]', 404],
+    ],
+    'a line for the refused form and the missing page, none for the page view or the sign-out',
+  )
+  t.match(access[0], { level: 30, responseTime: Number, reqId: String, remoteAddress: String })
+  const signedOut = entries.filter((entry) => entry.msg === 'signed out')
+  t.equal(signedOut.length, 1, 'the sign-out is logged as an event of its own')
+  t.match(signedOut[0], { level: 30, sub: String, reqId: String })
+  t.notOk(JSON.stringify(entries).includes('leaked-value'), 'sensitive query values stay redacted')
+})
+
+t.test('ACCESS_LOG=off: no access line, security events still logged', async (t) => {
+  const stack = await startStack(t, { env: { ACCESS_LOG: 'off' } })
+  const browser = new Browser()
+  const before = stack.logs.length
+  await signIn(browser, stack)
+  await (await browser.get(`${stack.baseUrl}/no-such-page`)).arrayBuffer()
+  const entries = entriesSince(stack, before)
+  t.equal(entries.filter((entry) => entry.msg === 'request completed').length, 0, 'no access line, not even for a 404')
+  t.equal(entries.filter((entry) => entry.msg === 'signed in').length, 1, 'the sign-in is logged')
 })

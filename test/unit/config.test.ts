@@ -105,6 +105,7 @@ t.test('every bad value names its variable and what is expected', async (t) => {
     [{ SESSION_STORE: 'redis', REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:\/\/ or rediss:\/\//],
     [{ SESSION_MEMORY_MAX: '0' }, 'SESSION_MEMORY_MAX', /whole number/],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /expected one of/],
+    [{ ACCESS_LOG: 'some' }, 'ACCESS_LOG', /expected one of all, errors, off, got "some"/],
     [{ TRUST_PROXY: 'sometimes' }, 'TRUST_PROXY', /hop count/],
     [{ COGNITO_TIMEOUT: '10ms' }, 'COGNITO_TIMEOUT', /at least/],
     [{ VIEW_CACHE: 'yes' }, 'VIEW_CACHE', /expected true or false, got "yes"/],
@@ -115,6 +116,16 @@ t.test('every bad value names its variable and what is expected', async (t) => {
     t.match(error.message, message)
     t.match(error.message, new RegExp(`^${variable}: `), 'the message starts with the variable')
   }
+})
+
+t.test('the access log: every request in development, failures only in production, as asked', async (t) => {
+  t.equal(loadConfig({}).accessLog, 'all', 'development: every request')
+  t.equal(loadConfig({ NODE_ENV: 'test' }).accessLog, 'all')
+  const production = { ...POOL, NODE_ENV: 'production', SESSION_SECRET: SECRET, APP_BASE_URL: 'https://app.example.com' }
+  t.equal(loadConfig(production).accessLog, 'errors', 'production: requests answered with 400 or more')
+  t.equal(loadConfig({ ...production, ACCESS_LOG: 'all' }).accessLog, 'all')
+  t.equal(loadConfig({ ACCESS_LOG: 'off' }).accessLog, 'off')
+  t.equal(loadConfig({ ACCESS_LOG: ' errors ' }).accessLog, 'errors', 'trimmed like every variable')
 })
 
 t.test('no secret value is echoed in a config error', async (t) => {
