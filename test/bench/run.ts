@@ -7,19 +7,22 @@
  * after a warm-up:
  *   ceiling    the logged-in view from a bare Fastify + @fastify/view route (same template and data)
  *   memory     GET /logged-in signed in, memory session store
+ *   memory-log the same with an access-log line per request (ACCESS_LOG=all; production's default,
+ *              errors, writes none for a page view), to show what that line costs
  *   redis      GET /logged-in signed in, Redis session store (skipped when Redis does not answer)
  *   express-oidc  the same view behind express-openid-connect (express-oidc.ts), for comparison
  *   anonymous  GET / without a session (the memory-store app)
- * The apps run with NODE_ENV=production, every security feature on, and the default log level (info:
- * an access-log line per request, written to stdout through the server's log destination; stdout is
- * a pipe this process reads and discards).
+ * The apps run with NODE_ENV=production, every security feature on, and production's default logging
+ * (LOG_LEVEL=info, ACCESS_LOG=errors: no access line for a page view; memory-log writes one per
+ * request), written to stdout through the server's log destination; stdout is a pipe this process
+ * reads and discards.
  *
  * Environment: BENCH_DURATION (s per slice, default 1), BENCH_WARMUP (s, once per process, default 2), BENCH_CONNECTIONS (10),
  * BENCH_SESSIONS (memory-store heap sample, 100000), BENCH_LOG_LEVEL (app log level, default info),
  * BENCH_ROUNDS (12: slices per target, round-robin), BENCH_INSTANCES (3: processes per target, taking the
  * slices in turn: two processes of the same code can differ by up to a third on a 2-core machine, by where
  * the scheduler puts them and where their code lands),
- * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, redis, express-oidc, anonymous).
+ * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, memory-log, redis, express-oidc, anonymous).
  * To see where the time goes: BENCH_CPU_PROF=prof npm run bench (CPU profiles of each target's process in prof/<target>/; the largest file is the main thread).
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -197,7 +200,7 @@ const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`
 
 async function main(): Promise<void> {
   console.log(
-    `Benchmark: ${CONNECTIONS} connections; ${ROUNDS} slices of ${DURATION} s per target, round-robin, after ${WARMUP} s of warm-up per process; node ${process.version}; each target in ${INSTANCES} process${INSTANCES === 1 ? '' : 'es'} of its own, taking the slices in turn; app log level ${LOG_LEVEL} (to stdout, a pipe); NODE_ENV=production`,
+    `Benchmark: ${CONNECTIONS} connections; ${ROUNDS} slices of ${DURATION} s per target, round-robin, after ${WARMUP} s of warm-up per process; node ${process.version}; each target in ${INSTANCES} process${INSTANCES === 1 ? '' : 'es'} of its own, taking the slices in turn; app log level ${LOG_LEVEL} to stdout (a pipe), access log as in production (errors only) but for memory-log (all); NODE_ENV=production`,
   )
   const load = await startLoader()
   const cognito = await startCognito(t)
@@ -290,6 +293,18 @@ async function main(): Promise<void> {
       name: 'memory',
       what: 'GET /logged-in signed in, memory store',
       instances: memory.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
+      path: '/logged-in',
+      countsCognito: true,
+    })
+  }
+
+  // (b') memory store with an access-log line per request.
+  if (wanted('memory-log')) {
+    const logged = await times(() => startSignedInApp('memory-log', { ACCESS_LOG: 'all' }))
+    targets.push({
+      name: 'memory-log',
+      what: 'the same with an access-log line per request (ACCESS_LOG=all)',
+      instances: logged.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
       path: '/logged-in',
       countsCognito: true,
     })
