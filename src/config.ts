@@ -92,7 +92,7 @@ export class ConfigError extends Error {
 
 const POOL_ID = /^(?<region>[a-z]{2}-(?:gov-)?[a-z]+-\d)_[a-zA-Z0-9]+$/
 const REGION = /^[a-z]{2}-(?:gov-)?[a-z]+-\d$/
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ACCESS_LOG_MODES = ['all', 'errors', 'off'] as const
 export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number]
 
@@ -114,6 +114,14 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`)
   }
   return Number(raw)
+}
+
+/** One of `choices`, or `fallback` when unset. */
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = read(env, name) ?? fallback
+  const choice = choices.find((c) => c === raw)
+  if (choice === undefined) throw new ConfigError(name, `expected one of ${choices.join(', ')}, got "${raw}"`)
+  return choice
 }
 
 function readBoolean(env: Env, name: string, fallback: boolean): boolean {
@@ -407,14 +415,6 @@ export function loadConfig(env: Env): Config {
   const base = loadAppBaseUrl(env)
   const appBaseUrl = base.origin
   const secureCookies = base.protocol === 'https:'
-  const logLevel = read(env, 'LOG_LEVEL') ?? 'info'
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
-  }
-  const accessLog = read(env, 'ACCESS_LOG') ?? (isProduction ? 'errors' : 'all')
-  if (!(ACCESS_LOG_MODES as readonly string[]).includes(accessLog)) {
-    throw new ConfigError('ACCESS_LOG', `expected one of ${ACCESS_LOG_MODES.join(', ')}, got "${accessLog}"`)
-  }
   const config: Config = {
     nodeEnv,
     isProduction,
@@ -430,8 +430,8 @@ export function loadConfig(env: Env): Config {
     api: loadApi(env),
     trustProxy: loadTrustProxy(env),
     rateLimitSignIn: readInt(env, 'RATE_LIMIT_SIGNIN', 30, 1, 100_000),
-    logLevel,
-    accessLog: accessLog as AccessLogMode,
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    accessLog: readChoice(env, 'ACCESS_LOG', ACCESS_LOG_MODES, isProduction ? 'errors' : 'all'),
     viewCache: readBoolean(env, 'VIEW_CACHE', true),
     localCognitoPort: readInt(env, 'LOCAL_COGNITO_PORT', 9099, 0, 65535),
   }

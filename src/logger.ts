@@ -156,7 +156,7 @@ export function generateRequestId(): string {
 export class AccessLogController extends LogController {
   readonly #minStatus: number
 
-  constructor(mode: AccessLogMode = 'all') {
+  constructor(mode: AccessLogMode) {
     super()
     this.#minStatus = mode === 'all' ? 0 : mode === 'errors' ? 400 : Number.POSITIVE_INFINITY
   }

@@ -113,6 +113,11 @@ t.test('the redaction list covers cookies, authorization, tokens, codes and the 
   t.ok(REDACT_PATHS.every((path) => !path.includes('*')), 'exact paths only: a wildcard costs about 1 µs on every line')
 })
 
+/** What a stack logged since `before`, parsed. */
+function entriesSince(stack: { logs: string[] }, before: number): Array<Record<string, unknown>> {
+  return stack.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
 t.test('one access-log line per request, at info level only', async (t) => {
   const stack = await startStack(t)
   const before = stack.logs.length
@@ -120,7 +125,7 @@ t.test('one access-log line per request, at info level only', async (t) => {
   await response.arrayBuffer()
   const missing = await fetch(`${stack.baseUrl}/no-such-page`)
   await missing.arrayBuffer()
-  const lines = stack.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>)
+  const lines = entriesSince(stack, before)
   const access = lines.filter((entry) => entry.msg === 'request completed')
   t.equal(access.length, 2, 'one line for each request')
   t.notOk(lines.some((entry) => entry.msg === 'incoming request'), 'not two')
@@ -135,11 +140,6 @@ t.test('one access-log line per request, at info level only', async (t) => {
   await (await fetch(`${quiet.baseUrl}/no-such-page`)).arrayBuffer()
   t.same(quiet.logs.slice(quietBefore), [], 'nothing at LOG_LEVEL=warn')
 })
-
-/** What a stack logged since `before`, parsed. */
-function entriesSince(stack: { logs: string[] }, before: number): Array<Record<string, unknown>> {
-  return stack.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>)
-}
 
 t.test('ACCESS_LOG=errors (the production default): refused and missing pages only, security events always', async (t) => {
   const stack = await startStack(t, { env: { ACCESS_LOG: 'errors' } })
