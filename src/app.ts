@@ -1,23 +1,25 @@
 /**
  * buildApp(config) assembles the application and never listens: server.ts listens, tests inject
- * or listen on port 0. Registration order lives here, in one place.
+ * or listen on port 0. Registration order lives here, in one place. Each plugin gets only its own
+ * section of the configuration.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Config } from './config.js'
-import { AccessLogController, generateRequestId, loggerOptions } from './logger.js'
-import { cognitoOrigins } from './oidc.js'
-import authPlugin from './plugins/auth.js'
-import errorPagesPlugin from './plugins/error-pages.js'
-import securityPlugin from './plugins/security.js'
-import sessionPlugin, { createSessionStore } from './plugins/session.js'
-import viewsPlugin from './plugins/views.js'
-import apiRoutes from './routes/api.js'
-import authRoutes from './routes/auth.js'
-import healthRoutes from './routes/health.js'
-import pageRoutes from './routes/pages.js'
-import type { AppSessionStore } from './session-stores/types.js'
+import cognitoAuth from './auth/index.js'
+import type { Config } from './config/index.js'
+import { systemClock, type Clock } from './lib/clock.js'
+import { AccessLogController, generateRequestId, loggerOptions } from './lib/logger.js'
+import { createSessionStore, sessionPlugin, type AppSessionStore } from './session/index.js'
+import { APP_AUTH_PATHS } from './web/auth-paths.js'
+import errorPagesPlugin from './web/error-pages.js'
+import apiRoutes from './web/routes/api.js'
+import healthRoutes from './web/routes/health.js'
+import pageRoutes from './web/routes/pages.js'
+import securityPlugin from './web/security.js'
+import viewsPlugin from './web/views.js'
 
 export interface AppDeps {
+  /** The time (default the system clock); tests move it instead of sleeping. */
+  clock?: Clock
   /** A session store to use instead of the one the config names (tests share one between instances). */
   store?: AppSessionStore
   /** Where log lines go (default stdout), e.g. a stream that a test reads. */
@@ -25,30 +27,56 @@ export interface AppDeps {
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const { server, web, cognito, session, api } = config
+  const clock = deps.clock ?? systemClock
+  const trustProxy = server.trustProxy
   const app = Fastify({
-    logger: loggerOptions(config.logLevel, deps.logStream),
+    logger: loggerOptions(server.logLevel, deps.logStream),
     genReqId: generateRequestId,
-    trustProxy:
-      typeof config.trustProxy === 'number'
-        ? (_address: string, hop: number) => hop < (config.trustProxy as number)
-        : config.trustProxy,
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
-    logController: new AccessLogController(config.accessLog),
+    logController: new AccessLogController(server.accessLog),
   })
 
-  const ownsStore = deps.store === undefined
-  const store = deps.store ?? createSessionStore(config, { warn: (msg) => app.log.warn(msg) })
-  if (ownsStore) app.addHook('onClose', async () => store.close())
+  const store = deps.store ?? createSessionStore(session, { warn: (msg) => app.log.warn(msg) }, clock)
+  if (deps.store === undefined) app.addHook('onClose', async () => store.close())
 
-  await app.register(sessionPlugin, { config, store })
-  await app.register(viewsPlugin, { cache: config.viewCache, production: config.isProduction })
-  await app.register(errorPagesPlugin)
-  await app.register(authPlugin, { config })
-  await app.register(securityPlugin, { config, formTargets: () => cognitoOrigins(app.oidc) })
+  await app.register(sessionPlugin, {
+    secret: session.secret,
+    cookieName: session.cookieName,
+    secureCookies: session.secureCookies,
+    idleTimeoutMs: session.idleTimeoutMs,
+    maxAgeMs: session.maxAgeMs,
+    store,
+    clock,
+  })
+  await app.register(viewsPlugin, { cache: web.viewCache, production: config.isProduction })
+  await app.register(errorPagesPlugin, { describe: (error) => app.cognito.describeError(error) })
+  await app.register(securityPlugin, { secure: web.secure, formTargets: () => app.cognito.formTargets() })
+  await app.register(cognitoAuth, {
+    issuer: cognito.issuer,
+    clientId: cognito.clientId,
+    clientSecret: cognito.clientSecret,
+    allowInsecureRequests: cognito.allowInsecureRequests,
+    domain: cognito.domain,
+    scopes: cognito.scopes,
+    identityProviders: cognito.identityProviders,
+    timeoutMs: cognito.timeoutMs,
+    refreshMarginMs: cognito.refreshMarginMs,
+    rateLimit: { max: cognito.rateLimitSignIn, timeWindow: '1 minute' },
+    baseUrl: web.baseUrl,
+    secret: session.secret,
+    paths: APP_AUTH_PATHS,
+    bearer: { allowedClientIds: api.extraClientIds, requiredScope: api.requiredScope, jwksCooldownMs: api.jwksCooldownMs },
+    clock,
+    onForbidden: async (request, reply, { user, groups, csrfToken }) => {
+      const html = await reply.viewAsync('forbidden', { title: 'Not allowed', user, groups, returnTo: request.url, csrfToken })
+      return reply.type('text/html; charset=utf-8').send(html)
+    },
+  })
 
   await app.register(healthRoutes)
-  await app.register(authRoutes)
   await app.register(pageRoutes)
   await app.register(apiRoutes)
   return app

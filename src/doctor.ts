@@ -3,23 +3,23 @@
  * against the live user pool and prints a checklist with a fix for each failure.
  * Exit status: 0 all checks passed, 1 a check failed, 2 the configuration is invalid or names no pool.
  */
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, formatConfigError, hasPool, loadConfig, type LoadedConfig } from './config/index.js'
 import { runDoctor, allPassed } from './doctor/checks.js'
 import { formatReport } from './doctor/report.js'
-import { readEnvironment } from './environment.js'
+import { readEnvironment } from './lib/environment.js'
 
 async function main(): Promise<number> {
-  let config: Config
+  let config: LoadedConfig
   try {
     config = loadConfig(readEnvironment())
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\nSee .env.example for every variable.\n`)
+      process.stderr.write(formatConfigError(error))
       return 2
     }
     throw error
   }
-  if (!config.cognito) {
+  if (!hasPool(config)) {
     process.stderr.write(
       [
         'No user pool is configured: COGNITO_USER_POOL_ID (or COGNITO_ISSUER) is not set.',

@@ -5,24 +5,21 @@
  */
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { readEnvironment } from './environment.js'
-import { createLogDestination } from './logger.js'
+import { ConfigError, formatConfigError, hasPool, loadConfig, withPool, type Config, type LoadedConfig, type PoolCredentials } from './config/index.js'
+import { readEnvironment } from './lib/environment.js'
+import { createLogDestination } from './lib/logger.js'
 
-interface LocalProvider {
-  issuer: string
-  clientId: string
-  clientSecret: string
+interface LocalProvider extends PoolCredentials {
   close(): Promise<void>
 }
 
 /** Starts the embedded local Cognito. Imported lazily: production code paths never load it. */
-async function startLocalProvider(config: Config): Promise<LocalProvider> {
+async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> {
   const { startLocalCognito, defaultLocalClient, DEMO_USERS } = await import('./local-cognito/index.js')
-  const client = defaultLocalClient(config.appBaseUrl)
+  const client = defaultLocalClient(config.web.baseUrl)
   let cognito
   try {
-    cognito = await startLocalCognito({ port: config.localCognitoPort, clients: [client] })
+    cognito = await startLocalCognito({ port: config.server.localCognitoPort, clients: [client] })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
     cognito = await startLocalCognito({ port: 0, clients: [client] })
@@ -46,26 +43,23 @@ async function startLocalProvider(config: Config): Promise<LocalProvider> {
 }
 
 async function main(): Promise<void> {
-  const env = readEnvironment()
-  let config: Config
-  let local: LocalProvider | undefined
+  let loaded: LoadedConfig
   try {
-    config = loadConfig(env)
-    if (!config.cognito) {
-      local = await startLocalProvider(config)
-      config = loadConfig({
-        ...env,
-        COGNITO_ISSUER: local.issuer,
-        COGNITO_CLIENT_ID: local.clientId,
-        COGNITO_CLIENT_SECRET: local.clientSecret,
-      })
-    }
+    loaded = loadConfig(readEnvironment())
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${error.message}\nSee .env.example for every variable.\n`)
+      process.stderr.write(formatConfigError(error))
       process.exit(1)
     }
     throw error
+  }
+  // Development without a pool: the local Cognito provides one before the app is built.
+  let local: LocalProvider | undefined
+  let config: Config
+  if (hasPool(loaded)) config = loaded
+  else {
+    local = await startLocalProvider(loaded)
+    config = withPool(loaded, local)
   }
 
   const app = await buildApp(config, { logStream: createLogDestination() })
@@ -80,8 +74,8 @@ async function main(): Promise<void> {
     await local?.close()
   })
 
-  await app.listen({ port: config.port, host: config.host })
-  process.stdout.write(`\n  App ready at ${config.appBaseUrl}\n\n`)
+  await app.listen({ port: config.server.port, host: config.server.host })
+  process.stdout.write(`\n  App ready at ${config.web.baseUrl}\n\n`)
 }
 
 main().catch((error: unknown) => {

@@ -5,7 +5,8 @@
  * a sign-out request with no session). Results never contain the client secret.
  */
 import { randomBytes, randomUUID, createHash } from 'node:crypto'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
+import { appRegisteredUrls } from '../web/auth-paths.js'
 
 export type CheckId =
   | 'configuration'
@@ -60,7 +61,8 @@ type Answer =
 
 interface Context {
   readonly config: Config
-  readonly cognito: NonNullable<Config['cognito']>
+  readonly cognito: Config['cognito']
+  readonly urls: { readonly redirectUri: string; readonly postLogoutRedirectUri: string }
   readonly fetch: typeof fetch
 }
 
@@ -162,7 +164,7 @@ async function authorize(ctx: Context, endpoint: string, scope: string): Promise
   url.search = new URLSearchParams({
     client_id: ctx.cognito.clientId,
     response_type: 'code',
-    redirect_uri: ctx.config.redirectUri,
+    redirect_uri: ctx.urls.redirectUri,
     scope,
     code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
     code_challenge_method: 'S256',
@@ -178,7 +180,7 @@ async function authorize(ctx: Context, endpoint: string, scope: string): Promise
     if (error && /required parameters missing/i.test(error)) return { kind: 'no-callback-urls', summary }
     return { kind: 'other', summary }
   }
-  const callback = new URL(ctx.config.redirectUri)
+  const callback = new URL(ctx.urls.redirectUri)
   if (target.origin === callback.origin && target.pathname === callback.pathname) {
     return { kind: 'error-to-callback', error: printable(error ?? 'no error, but a redirect without sign-in'), summary }
   }
@@ -195,16 +197,8 @@ const consoleClient = `${consoleAppClient} → Login pages`
  */
 export async function runDoctor(config: Config, options: DoctorOptions = {}): Promise<CheckResult[]> {
   const cognito = config.cognito
-  if (!cognito) {
-    return [
-      fail(
-        'configuration',
-        'COGNITO_USER_POOL_ID (or COGNITO_ISSUER) is not set',
-        'Set COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID and COGNITO_CLIENT_SECRET (see .env.example). Without them `npm start` uses the local Cognito, for development only.',
-      ),
-    ]
-  }
-  const ctx: Context = { config, cognito, fetch: options.fetch ?? globalThis.fetch }
+  const urls = appRegisteredUrls(config.web.baseUrl)
+  const ctx: Context = { config, cognito, urls, fetch: options.fetch ?? globalThis.fetch }
   const results: CheckResult[] = []
   const poolSetting = 'COGNITO_USER_POOL_ID (or COGNITO_ISSUER)'
 
@@ -312,11 +306,11 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
     const minimal = await authorize(ctx, authorizationEndpoint, 'openid')
     switch (minimal.kind) {
       case 'sign-in-page':
-        results.push(pass('callback', `${config.redirectUri}: /oauth2/authorize leads to the sign-in page`))
+        results.push(pass('callback', `${urls.redirectUri}: /oauth2/authorize leads to the sign-in page`))
         results.push(pass('code-grant'))
         break
       case 'error-to-callback':
-        results.push(pass('callback', `${config.redirectUri}: Cognito redirects to it`))
+        results.push(pass('callback', `${urls.redirectUri}: Cognito redirects to it`))
         results.push(
           fail(
             'code-grant',
@@ -333,7 +327,7 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
           fail(
             'callback',
             `/oauth2/authorize answered ${minimal.summary}`,
-            `${consoleClient}: add ${config.redirectUri} to Allowed callback URLs (exactly, with no trailing slash). If APP_BASE_URL is wrong instead, fix APP_BASE_URL.`,
+            `${consoleClient}: add ${urls.redirectUri} to Allowed callback URLs (exactly, with no trailing slash). If APP_BASE_URL is wrong instead, fix APP_BASE_URL.`,
           ),
         )
         results.push(skip('code-grant', 'needs a registered callback URL'))
@@ -343,7 +337,7 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
           fail(
             'callback',
             `/oauth2/authorize answered ${minimal.summary}`,
-            `Check COGNITO_CLIENT_ID (an app client of this pool), then ${consoleClient.replace(/^In/, 'in')}: add ${config.redirectUri} to Allowed callback URLs.`,
+            `Check COGNITO_CLIENT_ID (an app client of this pool), then ${consoleClient.replace(/^In/, 'in')}: add ${urls.redirectUri} to Allowed callback URLs.`,
           ),
         )
         results.push(skip('code-grant', 'needs a registered callback URL'))
@@ -378,17 +372,17 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
     results.push(skip('logout', 'needs a pool domain'))
   } else {
     const url = new URL(logoutEndpoint)
-    url.search = new URLSearchParams({ client_id: cognito.clientId, logout_uri: config.postLogoutRedirectUri }).toString()
+    url.search = new URLSearchParams({ client_id: cognito.clientId, logout_uri: urls.postLogoutRedirectUri }).toString()
     const answer = await ask(ctx, url.href)
     const target = redirectTarget(answer, url.href)
-    if (target && sameUrl(target, config.postLogoutRedirectUri)) {
-      results.push(pass('logout', `${config.postLogoutRedirectUri}: /logout redirects to it`))
+    if (target && sameUrl(target, urls.postLogoutRedirectUri)) {
+      results.push(pass('logout', `${urls.postLogoutRedirectUri}: /logout redirects to it`))
     } else {
       results.push(
         fail(
           'logout',
           `/logout answered ${answerSummary(answer, url.href)}`,
-          `${consoleClient}: add ${config.postLogoutRedirectUri} to Allowed sign-out URLs (exactly).`,
+          `${consoleClient}: add ${urls.postLogoutRedirectUri} to Allowed sign-out URLs (exactly).`,
         ),
       )
     }
@@ -406,7 +400,7 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
       body: new URLSearchParams({
         grant_type: 'authorization_code',
         code: randomUUID(),
-        redirect_uri: config.redirectUri,
+        redirect_uri: urls.redirectUri,
         code_verifier: randomBytes(32).toString('base64url'),
       }).toString(),
     })

@@ -1,5 +1,6 @@
 /** The doctor's checklist as text: one ✓/✗/– line per check, with what was seen and the fix under a failure. */
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
+import { appRegisteredUrls } from '../web/auth-paths.js'
 import type { CheckResult } from './checks.js'
 
 const MARK = { pass: '✓', fail: '✗', skip: '–' } as const
@@ -7,13 +8,14 @@ const MARK = { pass: '✓', fail: '✗', skip: '–' } as const
 /** The report for a configured pool. Prints identifiers and URLs, never the client secret. */
 export function formatReport(config: Config, results: readonly CheckResult[]): string {
   const cognito = config.cognito
+  const urls = appRegisteredUrls(config.web.baseUrl)
   const lines: string[] = ['', 'Checking this app’s Cognito settings against the user pool (no one is signed in):', '']
-  if (cognito) {
+  {
     lines.push(
       `  Issuer        ${cognito.issuer}`,
       `  App client    ${cognito.clientId}`,
-      `  Callback URL  ${config.redirectUri}`,
-      `  Sign-out URL  ${config.postLogoutRedirectUri}`,
+      `  Callback URL  ${urls.redirectUri}`,
+      `  Sign-out URL  ${urls.postLogoutRedirectUri}`,
       `  Scopes        ${cognito.scopes.join(' ')}`,
       '',
     )

@@ -1,6 +1,6 @@
 /** runDoctor against a real local Cognito: configured right, and wrong in each way it can tell. */
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
+import { loadPoolConfig } from '../../src/config/index.js'
 import { allPassed, runDoctor } from '../../src/doctor/checks.js'
 import { formatReport } from '../../src/doctor/report.js'
 import { freePort, startCognito } from '../helpers/stack.js'
@@ -150,7 +150,7 @@ t.test('an unknown client id', async (t) => {
 
 t.test('Cognito unreachable (a closed port)', async (t) => {
   const port = await freePort()
-  const config = loadConfig({
+  const config = loadPoolConfig({
     NODE_ENV: 'test',
     COGNITO_ISSUER: `http://127.0.0.1:${port}/us-east-1_LocalPool1`,
     COGNITO_CLIENT_ID: RIGHT_CLIENT.clientId,
@@ -164,12 +164,4 @@ t.test('Cognito unreachable (a closed port)', async (t) => {
   t.match(discovery.detail, /could not connect \(ECONNREFUSED\)/)
   t.match(discovery.fix, `this machine can reach 127.0.0.1:${port}`)
   t.equal(resultOf(results, 'jwks').detail, 'needs the discovery document')
-})
-
-t.test('no pool configured: one failing configuration result', async (t) => {
-  const results = await runDoctor(loadConfig({ NODE_ENV: 'test' }))
-  t.equal(results.length, 1)
-  t.equal(results[0]?.id, 'configuration')
-  t.equal(results[0]?.status, 'fail')
-  t.match(results[0]?.fix, /local Cognito/)
 })

@@ -1,6 +1,6 @@
 /** Helpers for the doctor tests: configurations pointing at a real local Cognito. */
 import type { Test } from 'tap'
-import { loadConfig, type Config } from '../../src/config.js'
+import { loadPoolConfig, type Config } from '../../src/config/index.js'
 import type { CheckId, CheckResult, CheckStatus } from '../../src/doctor/checks.js'
 import { defaultLocalClient, type LocalCognito, type LocalCognitoClient } from '../../src/local-cognito/index.js'
 
@@ -28,7 +28,7 @@ export function envFor(cognito: LocalCognito, c: LocalCognitoClient, extra: Reco
 }
 
 export function configFor(cognito: LocalCognito, c: LocalCognitoClient, extra: Record<string, string> = {}): Config {
-  return loadConfig(envFor(cognito, c, extra))
+  return loadPoolConfig(envFor(cognito, c, extra))
 }
 
 export const ALL_CHECKS: readonly CheckId[] = [

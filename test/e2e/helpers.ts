@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
-import { PROJECT_ROOT } from '../../src/paths.js'
+import { PROJECT_ROOT } from '../../src/lib/paths.js'
 import type { Stack } from '../helpers/stack.js'
 
 const require = createRequire(import.meta.url)

@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../../src/app.js'
-import { loadConfig, type Config } from '../../src/config.js'
+import { loadPoolConfig, type Config } from '../../src/config/index.js'
 import {
   defaultLocalClient,
   startLocalCognito,
@@ -14,6 +14,7 @@ import {
   type LocalCognitoOptions,
 } from '../../src/local-cognito/index.js'
 import { Browser, parseSignInForm, type Hop } from './browser.js'
+import { TestClock } from './clock.js'
 
 export interface Teardown {
   teardown(fn: () => unknown): void
@@ -32,6 +33,8 @@ export async function freePort(): Promise<number> {
 
 export interface Stack {
   app: FastifyInstance
+  /** The time the app and (unless shared) its local Cognito read; tests move it instead of sleeping. */
+  clock: TestClock
   cognito: LocalCognito
   config: Config
   /** Where this instance listens, as `http://localhost:<port>`. */
@@ -44,6 +47,8 @@ export interface Stack {
 
 export interface StackOptions {
   env?: Record<string, string>
+  /** The clock (default a new one); give the shared Cognito's clock to instances that share it. */
+  clock?: TestClock
   cognito?: LocalCognitoOptions
   /** Reuse a running local Cognito (e.g. for two app instances). */
   sharedCognito?: LocalCognito
@@ -65,11 +70,14 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   const baseUrl = `http://localhost:${port}`
   const publicUrl = options.appBaseUrl ?? baseUrl
   const client = defaultLocalClient(publicUrl)
+  const clock = options.clock ?? new TestClock()
   let cognito = options.sharedCognito
-  if (!cognito) cognito = await startCognito(t, { ...options.cognito, clients: [client, ...(options.cognito?.clients ?? [])] })
+  if (!cognito) {
+    cognito = await startCognito(t, { now: () => clock.now(), ...options.cognito, clients: [client, ...(options.cognito?.clients ?? [])] })
+  }
   else cognito.addClient(client)
 
-  const config = loadConfig({
+  const config = loadPoolConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     APP_BASE_URL: publicUrl,
@@ -82,14 +90,16 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   })
   const logs: string[] = []
   const app = await buildApp(config, {
+    clock,
     logStream: { write: (line: string) => void logs.push(line) },
     ...options.deps,
   })
   t.teardown(() => app.close())
   await app.listen({ port, host: '127.0.0.1' })
-  await app.oidc.getConfiguration().catch(() => undefined)
+  await app.cognito.provider.getConfiguration().catch(() => undefined)
   return {
     app,
+    clock,
     cognito,
     config,
     baseUrl,

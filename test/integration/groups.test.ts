@@ -42,7 +42,7 @@ t.test('signed in without the group: a 403 page, then "Sign in as someone else" 
   const location = new URL(switched.headers.get('location') ?? '')
   t.equal(location.origin + location.pathname, `${stack.cognito.origin}/logout`)
   t.equal(location.searchParams.get('client_id'), stack.clientId)
-  t.equal(location.searchParams.get('redirect_uri'), `${stack.config.appBaseUrl}/auth/callback`)
+  t.equal(location.searchParams.get('redirect_uri'), `${stack.config.web.baseUrl}/auth/callback`)
   t.equal(location.searchParams.get('response_type'), 'code')
   t.ok(location.searchParams.get('state'))
   t.equal(browser.cookie('localhost', 'sid'), undefined, 'our session cookie is gone')

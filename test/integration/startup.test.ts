@@ -1,6 +1,6 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
+import { loadPoolConfig } from '../../src/config/index.js'
 import { defaultLocalClient, startLocalCognito } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
 import { freePort, signIn, sleep, type Stack } from '../helpers/stack.js'
@@ -13,7 +13,7 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
   const appPort = await freePort()
   const baseUrl = `http://localhost:${appPort}`
   const client = defaultLocalClient(baseUrl)
-  const config = loadConfig({
+  const config = loadPoolConfig({
     NODE_ENV: 'test',
     APP_BASE_URL: baseUrl,
     COGNITO_ISSUER: `http://127.0.0.1:${cognitoPort}/us-east-1_LocalPool1`,

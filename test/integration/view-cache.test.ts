@@ -10,7 +10,7 @@ for (const env of [
 ]) {
   t.test(`pages render with ${env.NODE_ENV} and VIEW_CACHE=${env.VIEW_CACHE}`, async (t) => {
     const stack = await startStack(t, { env })
-    t.equal(stack.config.viewCache, env.VIEW_CACHE === 'true')
+    t.equal(stack.config.web.viewCache, env.VIEW_CACHE === 'true')
     const browser = new Browser()
     const home = await browser.get(`${stack.baseUrl}/`)
     t.equal(home.status, 200)

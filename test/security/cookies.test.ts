@@ -4,14 +4,14 @@
  * for anonymous traffic, and tampered, forged or unknown session cookies read as "nobody".
  */
 import { randomBytes } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { sign } from '@fastify/cookie'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
+import { loadPoolConfig } from '../../src/config/index.js'
 import { defaultLocalClient } from '../../src/local-cognito/index.js'
-import { TRANSACTION_TTL_SECONDS, createTransactionSealer } from '../../src/transaction-cookie.js'
+import { TRANSACTION_TTL_SECONDS, createTransactionSealer } from '../../src/auth/transaction.js'
 import { Browser, parseSignInForm } from '../helpers/browser.js'
+import { TestClock } from '../helpers/clock.js'
 import { signIn, startCognito, startStack } from '../helpers/stack.js'
 import { assertNobodySignedIn, storeSize } from './helpers.js'
 
@@ -26,7 +26,7 @@ t.test('on an https base URL: __Host- cookies, Secure, HSTS (whole sign-in throu
   const base = 'https://app.example.com'
   const client = defaultLocalClient(base)
   const cognito = await startCognito(t, { clients: [client] })
-  const config = loadConfig({
+  const config = loadPoolConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     APP_BASE_URL: base,
@@ -39,7 +39,7 @@ t.test('on an https base URL: __Host- cookies, Secure, HSTS (whole sign-in throu
   const app = await buildApp(config)
   t.teardown(() => app.close())
   await app.ready()
-  await app.oidc.getConfiguration()
+  await app.cognito.provider.getConfiguration()
   const proxied = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com' }
 
   const home = await app.inject({ url: '/', headers: proxied })
@@ -99,11 +99,14 @@ t.test('on http (local development): plain names, no Secure, no HSTS', async (t)
 t.test('the sealed transaction expires by itself and cannot be opened with another secret', async (t) => {
   const transaction = { state: 's', nonce: 'n', codeVerifier: 'v', returnTo: '/logged-in' }
   t.ok(TRANSACTION_TTL_SECONDS <= 15 * 60, 'minutes, not hours')
-  const short = createTransactionSealer(SECRET, 1)
+  const clock = new TestClock()
+  const short = createTransactionSealer(SECRET, clock, 60)
   const sealed = await short.seal(transaction)
   t.same(await short.open(sealed), transaction, 'opens while fresh')
-  t.equal(await createTransactionSealer(`${SECRET}-other`).open(sealed), undefined, 'another secret cannot open it')
-  await sleep(2100)
+  t.equal(await createTransactionSealer(`${SECRET}-other`, clock).open(sealed), undefined, 'another secret cannot open it')
+  clock.advance(59_000)
+  t.same(await short.open(sealed), transaction, 'still opens just before its lifetime ends')
+  clock.advance(2_000)
   t.equal(await short.open(sealed), undefined, 'expired after its lifetime')
 })
 

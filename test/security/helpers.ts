@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap'
 import type { Faults } from '../../src/local-cognito/index.js'
-import type { MemorySessionStore } from '../../src/session-stores/memory.js'
+import type { MemorySessionStore } from '../../src/session/stores/memory.js'
 import { Browser } from '../helpers/browser.js'
 import { signIn, type Stack } from '../helpers/stack.js'
 

@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import t from 'tap'
-import { generateRequestId, LOGGED_OBJECTS, loggerOptions, REDACT_PATHS } from '../../src/logger.js'
+import { generateRequestId, LOGGED_OBJECTS, loggerOptions, REDACT_PATHS } from '../../src/lib/logger.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { callbackUrlFor, signIn, startStack } from '../helpers/stack.js'
 import { signInWithFaults } from './helpers.js'

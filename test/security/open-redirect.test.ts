@@ -5,7 +5,7 @@
 import t from 'tap'
 import { Browser } from '../helpers/browser.js'
 import { signIn, startStack } from '../helpers/stack.js'
-import { OPEN_REDIRECT_PAYLOADS } from '../unit/return-to.test.js'
+import { OPEN_REDIRECT_PAYLOADS } from '../auth/return-to.test.js'
 
 const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '10000' } })
 
@@ -16,7 +16,7 @@ t.test('every payload is stored as /logged-in in the transaction', async (t) => 
     const location = new URL(response.headers.location as string)
     t.equal(location.origin, stack.cognito.origin, 'the only redirect is to Cognito')
     const sealed = response.cookies.find((c) => c.name === 'signin')?.value
-    const transaction = await stack.app.transactions.open(sealed)
+    const transaction = await stack.app.cognito.transactions.open(sealed)
     t.equal(transaction?.returnTo, '/logged-in', JSON.stringify(payload).replace(/[^\x20-\x7e]/g, '?'))
   }
 })
@@ -25,7 +25,7 @@ t.test('a raw (unencoded) query is no better', async (t) => {
   for (const raw of ['//evil.example', '/\\evil.example', 'https://evil.example', '/%2F%2Fevil.example', '/.//evil.example']) {
     const response = await stack.app.inject({ url: `/login?returnTo=${raw}` })
     const sealed = response.cookies.find((c) => c.name === 'signin')?.value
-    t.equal((await stack.app.transactions.open(sealed))?.returnTo, '/logged-in', raw)
+    t.equal((await stack.app.cognito.transactions.open(sealed))?.returnTo, '/logged-in', raw)
   }
 })
 

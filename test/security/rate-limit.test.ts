@@ -3,7 +3,7 @@
  * with a 429 page in the site layout; behind a trusted proxy the limit follows X-Forwarded-For.
  */
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config/index.js'
 import { Browser } from '../helpers/browser.js'
 import { startStack } from '../helpers/stack.js'
 import { assertCleanFailure } from './helpers.js'
@@ -16,8 +16,8 @@ const base = {
 }
 
 t.test('RATE_LIMIT_SIGNIN: default 30, validated like every other setting', async (t) => {
-  t.equal(loadConfig(base).rateLimitSignIn, 30)
-  t.equal(loadConfig({ ...base, RATE_LIMIT_SIGNIN: '5' }).rateLimitSignIn, 5)
+  t.equal(loadConfig(base).cognito.rateLimitSignIn, 30)
+  t.equal(loadConfig({ ...base, RATE_LIMIT_SIGNIN: '5' }).cognito.rateLimitSignIn, 5)
   for (const bad of ['0', '-1', 'ten', '1.5', '1000001']) {
     t.throws(() => loadConfig({ ...base, RATE_LIMIT_SIGNIN: bad }), ConfigError, `refuses "${bad}"`)
   }

@@ -3,7 +3,7 @@
  * COGNITO_TIMEOUT (504). Each ends in a clean page with nobody signed in.
  */
 import t from 'tap'
-import { MAX_RESPONSE_BYTES } from '../../src/oidc.js'
+import { MAX_RESPONSE_BYTES } from '../../src/auth/cognito-fetch.js'
 import { Browser } from '../helpers/browser.js'
 import { signIn, startStack } from '../helpers/stack.js'
 import { assertCleanFailure, signInWithFaults } from './helpers.js'

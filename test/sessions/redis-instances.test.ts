@@ -12,7 +12,7 @@ if (await requireRedis(t)) {
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
     const cognito = await startCognito(t)
     const a = await startStack(t, { sharedCognito: cognito, env: redisEnv(prefix) })
-    const b = await startStack(t, { sharedCognito: cognito, env: redisEnv(prefix), appBaseUrl: a.config.appBaseUrl })
+    const b = await startStack(t, { sharedCognito: cognito, env: redisEnv(prefix), appBaseUrl: a.config.web.baseUrl })
     const browser = new Browser()
 
     await signIn(browser, a)
@@ -42,7 +42,7 @@ if (await requireRedis(t)) {
     const cognito = await startCognito(t, { accessTokenTtlSeconds: 4, idTokenTtlSeconds: 4 })
     const env = { ...redisEnv(prefix), TOKEN_REFRESH_MARGIN: '2s' }
     const a = await startStack(t, { sharedCognito: cognito, env })
-    const b = await startStack(t, { sharedCognito: cognito, env, appBaseUrl: a.config.appBaseUrl })
+    const b = await startStack(t, { sharedCognito: cognito, env, appBaseUrl: a.config.web.baseUrl })
     const browser = new Browser()
     await signIn(browser, a)
     const signedIn = await a.app.sessionStore.read(sessionIdOf(browser) as string)
@@ -76,7 +76,7 @@ if (await requireRedis(t)) {
 
     // The same app, restarted: a new process-equivalent with the same secret and Redis.
     await first.app.close()
-    const second = await startStack(t, { sharedCognito: cognito, env, appBaseUrl: first.config.appBaseUrl })
+    const second = await startStack(t, { sharedCognito: cognito, env, appBaseUrl: first.config.web.baseUrl })
     const again = await browser.get(`${second.baseUrl}/logged-in`)
     t.equal(again.status, 200, 'no session is lost by an app restart')
   })

@@ -39,7 +39,7 @@ t.test('an expiring access token is refreshed once for 20 concurrent requests, u
 
 t.test('with rotation the new refresh token is taken', async (t) => {
   const stack = await startStack(t, SHORT)
-  stack.cognito.addClient({ ...defaultLocalClient(stack.config.appBaseUrl), refreshTokenRotation: true })
+  stack.cognito.addClient({ ...defaultLocalClient(stack.config.web.baseUrl), refreshTokenRotation: true })
   const browser = new Browser()
   await signIn(browser, stack)
   const before = await tokensOf(stack, browser)

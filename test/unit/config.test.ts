@@ -1,6 +1,7 @@
 import t from 'tap'
-import { ConfigError, isLoopbackHost, loadConfig } from '../../src/config.js'
-import { formatDuration, parseDuration } from '../../src/duration.js'
+import { ConfigError, formatConfigError, hasPool, isLoopbackHost, loadConfig, loadPoolConfig, withPool } from '../../src/config/index.js'
+import { appRegisteredUrls } from '../../src/web/auth-paths.js'
+import { formatDuration, parseDuration } from '../../src/lib/duration.js'
 
 const POOL = {
   COGNITO_USER_POOL_ID: 'eu-west-1_AbC123xyz',
@@ -21,18 +22,22 @@ function failure(env: Record<string, string>): ConfigError {
 
 t.test('defaults with nothing configured: development with the local Cognito', async (t) => {
   const config = loadConfig({})
-  t.equal(config.cognito, undefined, 'no pool: the local Cognito will be used')
-  t.equal(config.appBaseUrl, 'http://localhost:3000')
-  t.equal(config.redirectUri, 'http://localhost:3000/auth/callback')
-  t.equal(config.postLogoutRedirectUri, 'http://localhost:3000/logged-out')
-  t.equal(config.port, 3000)
-  t.equal(config.host, '127.0.0.1')
-  t.equal(config.secureCookies, false)
+  t.equal(config.cognito.issuer, undefined, 'no pool: the local Cognito will be used')
+  t.notOk(hasPool(config))
+  t.equal(config.web.baseUrl, 'http://localhost:3000')
+  t.same(appRegisteredUrls(config.web.baseUrl), {
+    redirectUri: 'http://localhost:3000/auth/callback',
+    postLogoutRedirectUri: 'http://localhost:3000/logged-out',
+  })
+  t.equal(config.server.port, 3000)
+  t.equal(config.server.host, '127.0.0.1')
+  t.equal(config.web.secure, false)
+  t.equal(config.session.secureCookies, false)
   t.equal(config.session.cookieName, 'sid')
   t.equal(config.session.store, 'memory')
   t.equal(config.session.idleTimeoutMs, 24 * 3600_000)
   t.equal(config.session.maxAgeMs, 7 * 24 * 3600_000)
-  t.equal(config.session.refreshMarginMs, 60_000)
+  t.equal(config.cognito.refreshMarginMs, 60_000)
   t.ok(config.session.secretGenerated)
   t.ok(config.session.secret.length >= 32)
   t.not(loadConfig({}).session.secret, config.session.secret, 'a random secret each time')
@@ -40,28 +45,29 @@ t.test('defaults with nothing configured: development with the local Cognito', a
 })
 
 t.test('a real pool: issuer from the pool id, region from its prefix', async (t) => {
-  const config = loadConfig({ ...POOL, APP_BASE_URL: 'https://app.example.com', SESSION_SECRET: SECRET, NODE_ENV: 'production' })
-  t.equal(config.cognito?.issuer, 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz')
-  t.equal(config.cognito?.allowInsecureRequests, false)
-  t.same(config.cognito?.scopes, ['openid', 'email', 'profile'])
-  t.equal(config.secureCookies, true)
+  const config = loadPoolConfig({ ...POOL, APP_BASE_URL: 'https://app.example.com', SESSION_SECRET: SECRET, NODE_ENV: 'production' })
+  t.equal(config.cognito.issuer, 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz')
+  t.equal(config.cognito.allowInsecureRequests, false)
+  t.same(config.cognito.scopes, ['openid', 'email', 'profile'])
+  t.equal(config.web.secure, true)
+  t.equal(config.session.secureCookies, true)
   t.equal(config.session.cookieName, '__Host-sid')
-  t.equal(config.redirectUri, 'https://app.example.com/auth/callback')
+  t.equal(appRegisteredUrls(config.web.baseUrl).redirectUri, 'https://app.example.com/auth/callback')
   t.notOk(config.session.secretGenerated)
 })
 
 t.test('COGNITO_ISSUER and COGNITO_DOMAIN forms', async (t) => {
-  const local = loadConfig({ ...POOL, COGNITO_USER_POOL_ID: '', COGNITO_ISSUER: 'http://127.0.0.1:9099/us-east-1_LocalPool1/' })
-  t.equal(local.cognito?.issuer, 'http://127.0.0.1:9099/us-east-1_LocalPool1', 'trailing slash dropped')
-  t.equal(local.cognito?.allowInsecureRequests, true, 'plain http only on loopback')
-  const remote = loadConfig({
+  const local = loadPoolConfig({ ...POOL, COGNITO_USER_POOL_ID: '', COGNITO_ISSUER: 'http://127.0.0.1:9099/us-east-1_LocalPool1/' })
+  t.equal(local.cognito.issuer, 'http://127.0.0.1:9099/us-east-1_LocalPool1', 'trailing slash dropped')
+  t.equal(local.cognito.allowInsecureRequests, true, 'plain http only on loopback')
+  const remote = loadPoolConfig({
     ...POOL,
     COGNITO_USER_POOL_ID: '',
     COGNITO_ISSUER: 'https://idp.example.com/pool',
     COGNITO_DOMAIN: 'auth.example.com',
   })
   t.equal(remote.cognito?.domain, 'https://auth.example.com', 'domain without scheme gets https://')
-  t.equal(remote.cognito?.allowInsecureRequests, false)
+  t.equal(remote.cognito.allowInsecureRequests, false)
   t.equal(
     loadConfig({ ...POOL, COGNITO_DOMAIN: 'https://x.auth.eu-west-1.amazoncognito.com' }).cognito?.domain,
     'https://x.auth.eu-west-1.amazoncognito.com',
@@ -119,13 +125,49 @@ t.test('every bad value names its variable and what is expected', async (t) => {
 })
 
 t.test('the access log: every request in development, failures only in production, as asked', async (t) => {
-  t.equal(loadConfig({}).accessLog, 'all', 'development: every request')
-  t.equal(loadConfig({ NODE_ENV: 'test' }).accessLog, 'all')
+  t.equal(loadConfig({}).server.accessLog, 'all', 'development: every request')
+  t.equal(loadConfig({ NODE_ENV: 'test' }).server.accessLog, 'all')
   const production = { ...POOL, NODE_ENV: 'production', SESSION_SECRET: SECRET, APP_BASE_URL: 'https://app.example.com' }
-  t.equal(loadConfig(production).accessLog, 'errors', 'production: requests answered with 400 or more')
-  t.equal(loadConfig({ ...production, ACCESS_LOG: 'all' }).accessLog, 'all')
-  t.equal(loadConfig({ ACCESS_LOG: 'off' }).accessLog, 'off')
-  t.equal(loadConfig({ ACCESS_LOG: ' errors ' }).accessLog, 'errors', 'trimmed like every variable')
+  t.equal(loadConfig(production).server.accessLog, 'errors', 'production: requests answered with 400 or more')
+  t.equal(loadConfig({ ...production, ACCESS_LOG: 'all' }).server.accessLog, 'all')
+  t.equal(loadConfig({ ACCESS_LOG: 'off' }).server.accessLog, 'off')
+  t.equal(loadConfig({ ACCESS_LOG: ' errors ' }).server.accessLog, 'errors', 'trimmed like every variable')
+})
+
+t.test('every problem is reported at once, a line each, naming its variable', async (t) => {
+  const error = failure({
+    NODE_ENV: 'production',
+    APP_BASE_URL: 'ftp://x',
+    PORT: 'abc',
+    SESSION_STORE: 'redis',
+    LOG_LEVEL: 'loud',
+    COGNITO_SCOPES: 'email',
+  })
+  t.same(
+    error.problems.map((p) => p.variable).sort(),
+    ['APP_BASE_URL', 'COGNITO_SCOPES', 'COGNITO_USER_POOL_ID', 'LOG_LEVEL', 'PORT', 'REDIS_URL', 'SESSION_SECRET'],
+    'one problem per bad or missing variable',
+  )
+  t.equal(error.message.split('\n').length, 7, 'one line each')
+  const printed = formatConfigError(error)
+  t.match(printed, /^Configuration error: APP_BASE_URL: expected an http\(s\) URL/m)
+  t.match(printed, /^Configuration error: SESSION_SECRET: is required when NODE_ENV=production/m)
+  t.match(printed, /See \.env\.example for every variable\.\n$/)
+  t.equal(failure({ ...POOL, COGNITO_CLIENT_ID: 'bad id!', COGNITO_CLIENT_SECRET: '' }).problems.length, 2, 'both app client variables')
+})
+
+t.test('development without a pool: the local Cognito fills it in before the app is built', async (t) => {
+  const loaded = loadConfig({ COGNITO_SCOPES: 'openid email', COGNITO_TIMEOUT: '4s' })
+  t.notOk(hasPool(loaded))
+  const config = withPool(loaded, { issuer: 'http://127.0.0.1:9099/us-east-1_LocalPool1', clientId: 'local', clientSecret: 'secret' })
+  t.ok(hasPool(config))
+  t.equal(config.cognito.issuer, 'http://127.0.0.1:9099/us-east-1_LocalPool1')
+  t.equal(config.cognito.allowInsecureRequests, true)
+  t.same(config.cognito.scopes, ['openid', 'email'], 'the other Cognito settings are kept')
+  t.equal(config.cognito.timeoutMs, 4000)
+  t.equal(config.session.secret, loaded.session.secret, 'the same sections otherwise')
+  t.ok(Object.isFrozen(config) && Object.isFrozen(config.cognito))
+  t.throws(() => loadPoolConfig({}), { name: 'ConfigError', variable: 'COGNITO_USER_POOL_ID' })
 })
 
 t.test('no secret value is echoed in a config error', async (t) => {
@@ -136,16 +178,16 @@ t.test('no secret value is echoed in a config error', async (t) => {
 t.test('Redis and proxy settings', async (t) => {
   const config = loadConfig({ SESSION_STORE: 'redis', REDIS_URL: 'rediss://cache.example.com:6380', TRUST_PROXY: '1' })
   t.equal(config.session.redisUrl, 'rediss://cache.example.com:6380')
-  t.equal(config.trustProxy, 1)
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
-  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy, '10.0.0.0/8,127.0.0.1')
+  t.equal(config.server.trustProxy, 1)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).server.trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).server.trustProxy, '10.0.0.0/8,127.0.0.1')
 })
 
 t.test('compiled templates are cached in development as in production unless VIEW_CACHE=false', async (t) => {
-  t.equal(loadConfig({}).viewCache, true, 'development (the default) caches')
-  t.equal(loadConfig({ ...POOL, NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40) }).viewCache, true)
-  t.equal(loadConfig({ VIEW_CACHE: 'false' }).viewCache, false)
-  t.equal(loadConfig({ VIEW_CACHE: 'true' }).viewCache, true)
+  t.equal(loadConfig({}).web.viewCache, true, 'development (the default) caches')
+  t.equal(loadConfig({ ...POOL, NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40) }).web.viewCache, true)
+  t.equal(loadConfig({ VIEW_CACHE: 'false' }).web.viewCache, false)
+  t.equal(loadConfig({ VIEW_CACHE: 'true' }).web.viewCache, true)
 })
 
 t.test('durations', async (t) => {

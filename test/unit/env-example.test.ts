@@ -2,17 +2,18 @@
  * .env.example documents every variable the configuration reads, and only those: a new setting
  * cannot ship undocumented, and a removed one cannot linger in the file people copy.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
-import { PROJECT_ROOT } from '../../src/paths.js'
+import { loadConfig } from '../../src/config/index.js'
+import { PROJECT_ROOT } from '../../src/lib/paths.js'
 
-const source = readFileSync(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8')
+const configDir = join(PROJECT_ROOT, 'src', 'config')
+const source = readdirSync(configDir).map((file) => readFileSync(join(configDir, file), 'utf8')).join('\n')
 const example = readFileSync(join(PROJECT_ROOT, '.env.example'), 'utf8')
 
 t.test('every variable loadConfig reads is in .env.example, with a comment, and nothing else is', async (t) => {
-  const read = new Set([...source.matchAll(/\benv, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] as string))
+  const read = new Set([...source.matchAll(/\bread\.(?:string|int|choice|boolean|duration|list)\('([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] as string))
   t.ok(read.size >= 25, `found the variables loadConfig reads (${read.size})`)
   const lines = example.split('\n')
   const documented = new Map<string, number>()
@@ -44,6 +45,6 @@ t.test('.env.example as it stands is a valid development configuration', async (
   )
   const config = loadConfig(env)
   t.equal(config.nodeEnv, 'development')
-  t.equal(config.cognito, undefined, 'no pool: the local Cognito')
-  t.equal(config.accessLog, 'all', 'an empty ACCESS_LOG takes the default')
+  t.equal(config.cognito.issuer, undefined, 'no pool: the local Cognito')
+  t.equal(config.server.accessLog, 'all', 'an empty ACCESS_LOG takes the default')
 })

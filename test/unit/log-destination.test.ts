@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 
-const loggerModule = fileURLToPath(new URL('../../src/logger.ts', import.meta.url))
+const loggerModule = fileURLToPath(new URL('../../src/lib/logger.ts', import.meta.url))
 
 /** Runs a small program that writes `lines` lines through the destination, then ends as `ending` says. */
 async function run(ending: 'exit' | 'throw' | 'drain' | 'wait', lines: number) {

@@ -4,8 +4,8 @@
  */
 import Fastify from 'fastify'
 import t from 'tap'
-import viewsPlugin from '../../src/plugins/views.js'
-import type { User } from '../../src/user.js'
+import viewsPlugin from '../../src/web/views.js'
+import type { User } from '../../src/auth/user.js'
 
 const person = (overrides: Partial<User> = {}): User => ({
   sub: 'sub-1',

@@ -1,0 +1,173 @@
+/**
+ * The sign-in component: one named plugin that owns the whole Cognito sign-in. It discovers the pool
+ * (retrying in the background), serves the sign-in, sign-up, callback, sign-out and account-switch
+ * routes, keeps tokens fresh (single-flight refresh), verifies Bearer access tokens, and gives the host
+ * `requireUser` / `requireGroup` hooks. It knows nothing of the host's pages: the host names the paths
+ * and decides what a 403 or a failed sign-in looks like (`onForbidden`, and its own error handler with
+ * `app.cognito.describeError`).
+ *
+ * Needs the session plugin (`cognito-session`, registered first). Registers @fastify/formbody and
+ * @fastify/rate-limit (global: false) itself when the host has not.
+ */
+import fastifyFormbody from '@fastify/formbody'
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { SessionStoreUnavailableError } from '../session/stores/types.js'
+import { BearerVerifier, type BearerPrincipal } from './bearer.js'
+import { OidcProvider } from './discovery.js'
+import { describeAuthError, SessionEndedError, SessionRenewalError, type ErrorDescription } from './errors.js'
+import { cognitoOrigins } from './flow.js'
+import { resolveAuthOptions, type AuthPaths, type CognitoAuthOptions } from './options.js'
+import { TokenRefresher } from './refresh.js'
+import { registerAuthRoutes } from './routes.js'
+import { createTransactionSealer, type TransactionSealer } from './transaction.js'
+import type { TokenSet } from './types.js'
+import type { User } from './user.js'
+
+/** What the component gives the host app, as `app.cognito`. */
+export interface CognitoAuth {
+  readonly paths: AuthPaths
+  /** The callback and sign-out URLs to register on the app client. */
+  readonly redirectUri: string
+  readonly postLogoutRedirectUri: string
+  readonly identityProviders: readonly string[]
+  readonly provider: OidcProvider
+  readonly transactions: TransactionSealer
+  readonly refresher: TokenRefresher
+  /** True once the pool's discovery document is loaded (for readiness probes). */
+  isReady(): boolean
+  /** Cognito's origins the browser is sent to (for a CSP's form-action); a new list only when they change. */
+  formTargets(): readonly string[]
+  /** Verifies a Cognito access token; rejects with a BearerError. */
+  verifyBearer(token: string): Promise<BearerPrincipal>
+  /** What one of the component's errors means to a person, or undefined for any other error. */
+  describeError(error: unknown): ErrorDescription | undefined
+}
+
+declare module 'fastify' {
+  interface Session {
+    user?: User
+    tokens?: TokenSet
+  }
+  interface FastifyInstance {
+    cognito: CognitoAuth
+    /**
+     * Resumes the request's session: true when someone is signed in with usable tokens (refreshed if
+     * needed), false when anonymous. Throws SessionStoreUnavailableError, SessionEndedError (Cognito refused the
+     * refresh; the session is ended) or SessionRenewalError (expired and Cognito unreachable).
+     */
+    resumeSession: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>
+    /** onRequest hook for protected pages (a callback hook: a signed-in page view with fresh tokens waits on nothing). */
+    requireUser: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
+    /** onRequest hook (after requireUser) for pages limited to members of one of the given Cognito groups. */
+    requireGroup: (...groups: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+  }
+}
+
+/** True when the user belongs to at least one of the groups (an absent claim means no groups). */
+export function isInGroup(userGroups: readonly string[], wanted: readonly string[]): boolean {
+  return wanted.some((group) => userGroups.includes(group))
+}
+
+async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptions): Promise<void> {
+  const resolved = resolveAuthOptions(options)
+  const { pool, paths, clock } = resolved
+  const provider = new OidcProvider(pool, app.log, clock, resolved.jwksCooldownMs)
+  const transactions = createTransactionSealer(resolved.secret, clock)
+  const refresher = new TokenRefresher({ provider, store: app.sessionStore, marginMs: resolved.refreshMarginMs, clock })
+  const bearer = new BearerVerifier({
+    issuer: pool.issuer,
+    allowedClientIds: resolved.allowedClientIds,
+    requiredScope: resolved.requiredScope,
+    jwks: provider.jwks,
+    clock,
+  })
+  const auth: CognitoAuth = {
+    paths,
+    redirectUri: pool.redirectUri,
+    postLogoutRedirectUri: pool.postLogoutRedirectUri,
+    identityProviders: resolved.identityProviders,
+    provider,
+    transactions,
+    refresher,
+    isReady: () => provider.isReady,
+    formTargets: () => cognitoOrigins(provider),
+    verifyBearer: (token) => bearer.verify(token),
+    describeError: (error) => describeAuthError(error, paths.login),
+  }
+  app.decorate('cognito', auth)
+  app.addHook('onReady', async () => provider.startDiscovery())
+  app.addHook('onClose', async () => provider.close())
+
+  if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 })
+  if (resolved.rateLimit !== false && !app.hasDecorator('rateLimit')) await app.register(fastifyRateLimit, { global: false })
+
+  const loginRedirect = (request: FastifyRequest): string => `${paths.login}?returnTo=${encodeURIComponent(request.url)}`
+
+  app.decorate('resumeSession', async function resumeSession(request: FastifyRequest, reply: FastifyReply) {
+    const session = request.session
+    if (session?.storeUnavailable || (!session?.user && !app.sessionStore.healthy)) {
+      throw new SessionStoreUnavailableError('session store unavailable')
+    }
+    if (!session?.user || !session.tokens) return false
+    const outcome = await refresher.ensureFresh(session.sessionId, session, async (signedIn) => {
+      session.user = signedIn.user
+      session.tokens = signedIn.tokens
+      await session.save()
+    })
+    switch (outcome.kind) {
+      case 'fresh':
+        return true
+      case 'refreshed':
+        if (session.tokens.accessToken !== outcome.signedIn.tokens.accessToken) {
+          session.user = outcome.signedIn.user
+          session.tokens = outcome.signedIn.tokens
+        }
+        return true
+      case 'ended':
+        request.log.info('Cognito refused the refresh token; session ended')
+        await app.endSession(request, reply)
+        throw new SessionEndedError(request.url)
+      case 'unavailable':
+        request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')
+        if (outcome.usable) return true
+        throw new SessionRenewalError()
+    }
+  })
+
+  app.decorate('requireUser', function requireUser(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
+    const session = request.session
+    // The common case, decided on the spot: store up, signed in, tokens fresh.
+    if (!session?.storeUnavailable && refresher.isFresh(session)) {
+      done()
+      return
+    }
+    app.resumeSession(request, reply).then(
+      (signedIn) => {
+        if (signedIn) done()
+        else reply.redirect(loginRedirect(request), 302)
+      },
+      (error: Error) => done(error),
+    )
+  })
+
+  app.decorate('requireGroup', (...groups: string[]) => {
+    if (groups.length === 0) throw new Error('requireGroup needs at least one group')
+    return async function requireGroup(request: FastifyRequest, reply: FastifyReply) {
+      const user = request.session?.user
+      if (!user) return reply.redirect(loginRedirect(request), 302)
+      if (isInGroup(user.groups, groups)) return
+      request.log.info({ sub: user.sub, required: groups }, 'signed in without the required group')
+      const context = { user, groups, csrfToken: app.sessionCsrfToken(request, reply) }
+      reply.code(403)
+      if (resolved.onForbidden) await resolved.onForbidden(request, reply, context)
+      if (!reply.sent) reply.type('text/plain; charset=utf-8').send(`You are signed in but not allowed here (needs the group ${groups.join(' or ')}).\n`)
+      return reply
+    }
+  })
+
+  registerAuthRoutes(app, { ...resolved, provider, transactions })
+}
+
+export default fp(cognitoAuthPlugin, { name: 'cognito-auth', fastify: '5.x', dependencies: ['cognito-session'] })

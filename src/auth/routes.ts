@@ -1,0 +1,112 @@
+/** The component's routes: sign-in, sign-up, the callback from Cognito, sign-out and the account switch. Thin: the work is in flow.ts. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { OidcProvider } from './discovery.js'
+import { SignInError } from './errors.js'
+import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startAccountSwitch, startLogin } from './flow.js'
+import type { ResolvedAuthOptions } from './options.js'
+import { safeReturnTo } from './return-to.js'
+import { TRANSACTION_TTL_SECONDS, type TransactionSealer } from './transaction.js'
+import type { LoginTransaction } from './types.js'
+
+interface LoginQuery {
+  returnTo?: string
+  /** A federated identity provider from the allowed list: skips Cognito's own sign-in page. */
+  provider?: string
+}
+
+interface RouteContext extends ResolvedAuthOptions {
+  readonly provider: OidcProvider
+  readonly transactions: TransactionSealer
+}
+
+export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { paths, provider, transactions } = ctx
+  const txCookie = ctx.secureCookies ? '__Host-signin' : 'signin'
+  // Same attributes when set and when cleared: browsers ignore a `__Host-` cookie update without Secure.
+  const txCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.secureCookies }
+  const routeConfig = ctx.rateLimit === false ? {} : { config: { rateLimit: ctx.rateLimit } }
+  const returnToOptions = {
+    fallback: paths.afterSignIn,
+    notDestinations: [paths.login, paths.signup, paths.logout, paths.callback, paths.switchAccount, '/login', '/logout', '/auth'],
+  }
+  const returnToOf = (value: unknown): string => safeReturnTo(value, returnToOptions)
+
+  async function redirectToCognito(request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply, signUp: boolean) {
+    const returnTo = returnToOf(request.query.returnTo)
+    if (request.session?.user && !signUp) return reply.redirect(returnTo, 303)
+    const identityProvider = request.query.provider
+    if (identityProvider !== undefined && !ctx.identityProviders.includes(identityProvider)) throw new SignInError('unknown-provider')
+    const { url, transaction } = await startLogin(provider, {
+      returnTo,
+      signUp,
+      ...(identityProvider === undefined ? {} : { identityProvider }),
+    })
+    await rememberTransaction(reply, transaction)
+    return reply.redirect(url.href, 302)
+  }
+
+  async function rememberTransaction(reply: FastifyReply, transaction: LoginTransaction): Promise<void> {
+    reply.setCookie(txCookie, await transactions.seal(transaction), { ...txCookieOptions, maxAge: TRANSACTION_TTL_SECONDS })
+  }
+
+  /** Ends the session here (revoking the refresh token at Cognito first; a failure does not block). */
+  async function signOutHere(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const sub = request.session?.user?.sub
+    const refreshToken = request.session?.tokens?.refreshToken
+    if (refreshToken) {
+      try {
+        await revokeRefreshToken(provider, refreshToken)
+      } catch (error) {
+        request.log.warn({ err: { message: (error as Error).message } }, 'refresh token revocation failed; signing out anyway')
+      }
+    }
+    await app.endSession(request, reply)
+    if (sub !== undefined) request.log.info({ sub }, 'signed out')
+  }
+
+  app.get<{ Querystring: LoginQuery }>(paths.login, routeConfig, (request, reply) => redirectToCognito(request, reply, false))
+  app.get<{ Querystring: LoginQuery }>(paths.signup, routeConfig, (request, reply) => redirectToCognito(request, reply, true))
+
+  app.get(paths.callback, routeConfig, async (request, reply) => {
+    const sealed = request.cookies[txCookie]
+    // Single use: the transaction cookie goes whatever happens next.
+    reply.clearCookie(txCookie, txCookieOptions)
+    const transaction = await transactions.open(sealed)
+    if (!transaction) throw new SignInError('missing-transaction')
+
+    const query = request.raw.url?.split('?')[1] ?? ''
+    const params = new URLSearchParams(query)
+    const error = params.get('error')
+    const state = params.get('state')
+    if (error !== null && (state === null || sameString(state, transaction.state))) {
+      throw new SignInError('refused', error, params.get('error_description') ?? undefined)
+    }
+    if (error === null && params.get('code') === null) throw new SignInError('missing-code')
+
+    const { user, tokens } = await finishLogin(provider, query, transaction)
+    if (!request.session) throw new SignInError('missing-transaction')
+    await app.startSession(request, reply, { user, tokens })
+    request.log.info({ sub: user.sub }, 'signed in')
+    return reply.redirect(transaction.returnTo, 303)
+  })
+
+  app.post(paths.logout, { preHandler: app.csrfProtection }, async (request, reply) => {
+    await signOutHere(request, reply)
+    if (!provider.isReady) await provider.getConfiguration().catch(() => undefined)
+    return reply.redirect(buildLogoutUrl(provider)?.href ?? paths.signedOut, 303)
+  })
+
+  // "Sign in as someone else" (from a 403 page): end our session, then Cognito's /logout in its
+  // redirect form signs out there and shows the sign-in page; the new sign-in completes as any other.
+  app.post<{ Body: { returnTo?: string } }>(
+    paths.switchAccount,
+    { preHandler: app.csrfProtection, ...routeConfig },
+    async (request, reply) => {
+      const returnTo = returnToOf(request.body?.returnTo)
+      await signOutHere(request, reply)
+      const { url, transaction } = await startAccountSwitch(provider, returnTo)
+      await rememberTransaction(reply, transaction)
+      return reply.redirect(url.href, 303)
+    },
+  )
+}

@@ -1,0 +1,53 @@
+/**
+ * The sign-in transaction (state, nonce, PKCE verifier, returnTo) travels in a short-lived, encrypted
+ * and authenticated HttpOnly cookie, so an anonymous visitor creates no server-side state and the
+ * browser never sees the PKCE verifier. jose's JWE (dir + A256GCM) does the sealing.
+ */
+import { hkdfSync } from 'node:crypto'
+import { EncryptJWT, jwtDecrypt } from 'jose'
+import type { Clock } from '../lib/clock.js'
+import type { LoginTransaction } from './types.js'
+
+export const TRANSACTION_TTL_SECONDS = 10 * 60
+
+export interface TransactionSealer {
+  seal(transaction: LoginTransaction): Promise<string>
+  /** Returns undefined for anything tampered with, expired, or not ours. */
+  open(sealed: string | undefined): Promise<LoginTransaction | undefined>
+}
+
+export function createTransactionSealer(secret: string, clock: Clock, ttlSeconds = TRANSACTION_TTL_SECONDS): TransactionSealer {
+  const key = new Uint8Array(hkdfSync('sha256', secret, '', 'cognito-ssr login transaction v1', 32))
+  return {
+    async seal(transaction) {
+      return new EncryptJWT({
+        s: transaction.state,
+        n: transaction.nonce,
+        v: transaction.codeVerifier,
+        r: transaction.returnTo,
+      })
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+        .setIssuedAt(Math.floor(clock.now() / 1000))
+        .setExpirationTime(Math.floor(clock.now() / 1000) + ttlSeconds)
+        .encrypt(key)
+    },
+    async open(sealed) {
+      if (!sealed || sealed.length > 4096) return undefined
+      try {
+        const { payload } = await jwtDecrypt(sealed, key, {
+          keyManagementAlgorithms: ['dir'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+          maxTokenAge: `${ttlSeconds}s`,
+          currentDate: new Date(clock.now()),
+        })
+        const { s, n, v, r } = payload
+        if (typeof s !== 'string' || typeof n !== 'string' || typeof v !== 'string' || typeof r !== 'string') {
+          return undefined
+        }
+        return { state: s, nonce: n, codeVerifier: v, returnTo: r }
+      } catch {
+        return undefined
+      }
+    },
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * loadConfig(env): the whole configuration, by section, validated at once. Pure: the same env gives
+ * the same config (but for a generated development session secret). Every bad or missing variable is
+ * reported in one ConfigError, a line each. Each plugin is given only its own section.
+ */
+import { deepFreeze } from '../lib/deep-freeze.js'
+import {
+  CLIENT_ID,
+  readCognito,
+  SCOPE,
+  withPool as withPoolSettings,
+  type CognitoSettings,
+  type PendingCognitoSettings,
+  type PoolCredentials,
+} from './cognito.js'
+import { ConfigError, EnvReader, type Env } from './reader.js'
+import { readSession, type SessionSettings } from './session.js'
+
+export { ConfigError, formatConfigError, isLoopbackHost, type ConfigProblem, type Env } from './reader.js'
+export type { CognitoOptions, CognitoSettings, PoolCredentials } from './cognito.js'
+export type { SessionSettings } from './session.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const ACCESS_LOG_MODES = ['all', 'errors', 'off'] as const
+export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number]
+
+/** How the process listens and logs. */
+export interface ServerSettings {
+  readonly host: string
+  readonly port: number
+  readonly trustProxy: boolean | number | string
+  readonly logLevel: string
+  /**
+   * Which requests get an access-log line (ACCESS_LOG): `all`, `errors` (answered with 400 or more, or
+   * failed) or `off`. Default `errors` with NODE_ENV=production, `all` otherwise. Security events
+   * (sign-in, sign-out, refusals, error pages) are logged whatever this says.
+   */
+  readonly accessLog: AccessLogMode
+  readonly localCognitoPort: number
+}
+
+/** This app's pages. */
+export interface WebSettings {
+  /** Origin of the app, no trailing slash, e.g. `http://localhost:3000`. */
+  readonly baseUrl: string
+  /** https base URL: Secure cookies, HSTS, upgrade-insecure-requests. */
+  readonly secure: boolean
+  /**
+   * Compiled templates kept in memory (VIEW_CACHE, default true). false re-reads and recompiles
+   * every template on every render, so that edits show without a restart.
+   */
+  readonly viewCache: boolean
+}
+
+/** Who may call the JSON API with a Bearer access token (GET /api/me), besides the app's own client. */
+export interface ApiSettings {
+  /** API_ALLOWED_CLIENT_IDS: other app clients whose access tokens are accepted. */
+  readonly extraClientIds: readonly string[]
+  /** A scope every Bearer access token must carry (API_REQUIRED_SCOPE); undefined = none. */
+  readonly requiredScope: string | undefined
+  /** Least time between two JWKS fetches caused by an unknown key id (API_JWKS_REFETCH_COOLDOWN). */
+  readonly jwksCooldownMs: number
+}
+
+export interface Config {
+  readonly nodeEnv: string
+  readonly isProduction: boolean
+  readonly server: ServerSettings
+  readonly web: WebSettings
+  readonly cognito: CognitoSettings
+  readonly session: SessionSettings
+  readonly api: ApiSettings
+}
+
+/** What loadConfig returns: in development the pool may still be missing (the local Cognito provides one). */
+export interface LoadedConfig extends Omit<Config, 'cognito'> {
+  readonly cognito: CognitoSettings | PendingCognitoSettings
+}
+
+export function hasPool(config: LoadedConfig): config is Config {
+  return config.cognito.issuer !== undefined
+}
+
+/** The configuration with a pool filled in (the local Cognito's, in development). */
+export function withPool(config: LoadedConfig, pool: PoolCredentials): Config {
+  return deepFreeze({ ...config, cognito: withPoolSettings(config.cognito, pool) })
+}
+
+function readBaseUrl(read: EnvReader): URL {
+  const fallback = new URL('http://localhost:3000')
+  const raw = read.string('APP_BASE_URL') ?? fallback.href
+  const url = read.url('APP_BASE_URL', raw)
+  if (!url) return fallback
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    read.fail('APP_BASE_URL', `expected an origin such as https://app.example.com with no path, got "${raw}"`)
+    return fallback
+  }
+  return url
+}
+
+function readTrustProxy(read: EnvReader): boolean | number | string {
+  const raw = read.string('TRUST_PROXY')
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw)
+  if (/^[\d.:a-fA-F/,\s]+$/.test(raw)) return raw
+  read.fail('TRUST_PROXY', `expected true, false, a hop count or a list of proxy addresses, got "${raw}"`)
+  return false
+}
+
+function readApi(read: EnvReader): ApiSettings {
+  const extraClientIds = read.list('API_ALLOWED_CLIENT_IDS')
+  const bad = extraClientIds.find((id) => !CLIENT_ID.test(id))
+  if (bad !== undefined) read.fail('API_ALLOWED_CLIENT_IDS', `expected app client ids separated by commas, got "${bad}"`)
+  const requiredScope = read.string('API_REQUIRED_SCOPE')
+  if (requiredScope !== undefined && !SCOPE.test(requiredScope)) {
+    read.fail('API_REQUIRED_SCOPE', `expected one scope such as "myapi/read", got "${requiredScope}"`)
+  }
+  return { extraClientIds, requiredScope, jwksCooldownMs: read.duration('API_JWKS_REFETCH_COOLDOWN', '30s', 0) }
+}
+
+/**
+ * Reads and validates the whole configuration from an environment map. Throws one ConfigError that
+ * names every bad or missing variable and what each expects.
+ */
+export function loadConfig(env: Env): LoadedConfig {
+  const read = new EnvReader(env)
+  const nodeEnv = read.string('NODE_ENV') ?? 'development'
+  const isProduction = nodeEnv === 'production'
+  const base = readBaseUrl(read)
+  const secure = base.protocol === 'https:'
+  const config: LoadedConfig = {
+    nodeEnv,
+    isProduction,
+    server: {
+      host: read.string('HOST') ?? '127.0.0.1',
+      port: read.int('PORT', 3000, 0, 65535),
+      trustProxy: readTrustProxy(read),
+      logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
+      accessLog: read.choice('ACCESS_LOG', ACCESS_LOG_MODES, isProduction ? 'errors' : 'all'),
+      localCognitoPort: read.int('LOCAL_COGNITO_PORT', 9099, 0, 65535),
+    },
+    web: { baseUrl: base.origin, secure, viewCache: read.boolean('VIEW_CACHE', true) },
+    cognito: readCognito(read, isProduction),
+    session: readSession(read, isProduction, secure),
+    api: readApi(read),
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems)
+  return deepFreeze(config)
+}
+
+/** loadConfig for callers that need a pool (tests, tools): a ConfigError names COGNITO_USER_POOL_ID when there is none. */
+export function loadPoolConfig(env: Env): Config {
+  const config = loadConfig(env)
+  if (!hasPool(config)) {
+    throw new ConfigError([{ variable: 'COGNITO_USER_POOL_ID', message: 'is required (or set COGNITO_ISSUER)' }])
+  }
+  return config
+}

@@ -1,0 +1,72 @@
+/** The session section: the cookie's secret and lifetimes, and where sessions are kept. */
+import { randomBytes } from 'node:crypto'
+import { formatDuration } from '../lib/duration.js'
+import type { EnvReader } from './reader.js'
+
+export interface SessionSettings {
+  readonly secret: string
+  /** True when no SESSION_SECRET was given and a random one was made (development only). */
+  readonly secretGenerated: boolean
+  readonly cookieName: string
+  /** Cookies get `Secure` (and the `__Host-` prefix) when the base URL is https. */
+  readonly secureCookies: boolean
+  readonly idleTimeoutMs: number
+  readonly maxAgeMs: number
+  readonly store: 'memory' | 'redis'
+  readonly memoryMax: number
+  readonly redisUrl: string | undefined
+  readonly redisPrefix: string
+}
+
+function readSecret(read: EnvReader, isProduction: boolean): { secret: string; secretGenerated: boolean } {
+  const secret = read.string('SESSION_SECRET')
+  if (secret === undefined && isProduction) {
+    read.fail('SESSION_SECRET', 'is required when NODE_ENV=production: at least 32 random characters (e.g. `openssl rand -base64 48`)')
+  } else if (secret !== undefined && secret.length < 32) {
+    read.fail('SESSION_SECRET', `must be at least 32 characters long (got ${secret.length})`)
+  }
+  if (secret !== undefined) return { secret, secretGenerated: false }
+  return { secret: randomBytes(32).toString('base64url'), secretGenerated: true }
+}
+
+function readRedisUrl(read: EnvReader, store: 'memory' | 'redis'): string | undefined {
+  const redisUrl = read.string('REDIS_URL')
+  if (store !== 'redis') return undefined
+  if (redisUrl === undefined) return read.fail('REDIS_URL', 'is required when SESSION_STORE=redis (e.g. redis://127.0.0.1:6379)')
+  let parsed: URL
+  try {
+    parsed = new URL(redisUrl)
+  } catch {
+    return read.fail('REDIS_URL', 'expected a URL like redis://host:6379 or rediss://host:6380')
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    return read.fail('REDIS_URL', `expected a redis:// or rediss:// URL, got "${parsed.protocol}//…"`)
+  }
+  return redisUrl
+}
+
+export function readSession(read: EnvReader, isProduction: boolean, secureCookies: boolean): SessionSettings {
+  const idleTimeoutMs = read.duration('SESSION_IDLE_TIMEOUT', '24h', 1000)
+  const maxAgeMs = read.duration('SESSION_MAX_AGE', '7d', 1000)
+  if (idleTimeoutMs > maxAgeMs) {
+    read.fail(
+      'SESSION_IDLE_TIMEOUT',
+      `(${formatDuration(idleTimeoutMs)}) must not be longer than SESSION_MAX_AGE (${formatDuration(maxAgeMs)})`,
+    )
+  }
+  const rawStore = read.string('SESSION_STORE') ?? 'memory'
+  let store: 'memory' | 'redis' = 'memory'
+  if (rawStore === 'redis') store = 'redis'
+  else if (rawStore !== 'memory') read.fail('SESSION_STORE', `expected "memory" or "redis", got "${rawStore}"`)
+  return {
+    ...readSecret(read, isProduction),
+    cookieName: secureCookies ? '__Host-sid' : 'sid',
+    secureCookies,
+    idleTimeoutMs,
+    maxAgeMs,
+    store,
+    memoryMax: read.int('SESSION_MEMORY_MAX', 10_000, 1, 10_000_000),
+    redisUrl: readRedisUrl(read, store),
+    redisPrefix: read.string('REDIS_KEY_PREFIX') ?? 'cognito-ssr:sess:',
+  }
+}

@@ -1,0 +1,34 @@
+/** The session unit: the plugin, its stores and what the rest of the app may use of them. */
+import type { Clock } from '../lib/clock.js'
+import { MemorySessionStore } from './stores/memory.js'
+import { RedisSessionStore } from './stores/redis.js'
+import type { AppSessionStore } from './stores/types.js'
+
+export { default as sessionPlugin, touchIntervalMs, type SessionPluginOptions } from './plugin.js'
+export { ResilientStore } from './resilient-store.js'
+export { MemorySessionStore } from './stores/memory.js'
+export { RedisSessionStore } from './stores/redis.js'
+export { SessionStoreUnavailableError, type AppSessionStore } from './stores/types.js'
+
+export interface StoreSettings {
+  readonly store: 'memory' | 'redis'
+  readonly redisUrl: string | undefined
+  readonly redisPrefix: string
+  readonly idleTimeoutMs: number
+  readonly memoryMax: number
+}
+
+/** The store the settings name: Redis (its own client, closed with the store) or the bounded memory store. */
+export function createSessionStore(settings: StoreSettings, log: { warn(msg: string): void }, clock: Clock): AppSessionStore {
+  const now = () => clock.now()
+  if (settings.store === 'redis') {
+    return new RedisSessionStore({
+      url: settings.redisUrl as string,
+      prefix: settings.redisPrefix,
+      defaultTtlMs: settings.idleTimeoutMs,
+      logger: log,
+      now,
+    })
+  }
+  return new MemorySessionStore({ maxSessions: settings.memoryMax, defaultTtlMs: settings.idleTimeoutMs, now })
+}

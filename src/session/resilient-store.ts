@@ -1,0 +1,87 @@
+/**
+ * Wraps the real store so that a store that stops answering never breaks public pages: a failed read
+ * yields a marker session (public pages render as anonymous and the cookie is kept for when the store
+ * is back); failed writes become SessionStoreUnavailableError (503 for signed-in pages).
+ */
+import type { Session } from 'fastify'
+import { SessionStoreUnavailableError, type AppSessionStore } from './stores/types.js'
+
+type Callback = (err?: unknown) => void
+type GetCallback = (err: unknown, session?: Session | null) => void
+
+function unavailable(cause?: unknown): SessionStoreUnavailableError {
+  return cause instanceof SessionStoreUnavailableError ? cause : new SessionStoreUnavailableError('session store unavailable', { cause })
+}
+
+export class ResilientStore {
+  #healthy = true
+
+  constructor(
+    readonly inner: AppSessionStore,
+    private readonly log: { warn(obj: object, msg: string): void },
+  ) {}
+
+  get healthy(): boolean {
+    return this.#healthy
+  }
+
+  #mark(ok: boolean, error?: unknown): void {
+    if (!ok && this.#healthy) this.log.warn({ err: { message: (error as Error)?.message } }, 'session store unavailable')
+    this.#healthy = ok
+  }
+
+  get(sessionId: string, callback: GetCallback): void {
+    this.inner.get(sessionId, (error, session) => {
+      if (error) {
+        this.#mark(false, error)
+        callback(null, { storeUnavailable: true } as unknown as Session)
+        return
+      }
+      this.#mark(true)
+      callback(null, session ?? null)
+    })
+  }
+
+  set(sessionId: string, session: Session, callback: Callback): void {
+    if (session.storeUnavailable) {
+      callback(unavailable())
+      return
+    }
+    this.inner.set(sessionId, session, (error) => {
+      this.#mark(!error, error)
+      callback(error ? unavailable(error) : undefined)
+    })
+  }
+
+  destroy(sessionId: string, callback: Callback): void {
+    this.inner.destroy(sessionId, (error) => {
+      this.#mark(!error, error)
+      callback(error ? unavailable(error) : undefined)
+    })
+  }
+
+  /** Reads a session straight from the store (used by refresh waiters); rejects when unavailable. */
+  read(sessionId: string): Promise<Session | null> {
+    return new Promise((resolve, reject) => {
+      this.inner.get(sessionId, (error, session) => {
+        this.#mark(!error, error)
+        if (error) reject(unavailable(error))
+        else resolve(session ?? null)
+      })
+    })
+  }
+
+  async ping(): Promise<boolean> {
+    const ok = await this.inner.ping()
+    this.#healthy = ok
+    return ok
+  }
+
+  tryLock(key: string, ttlMs: number): Promise<string | null> {
+    return this.inner.tryLock(key, ttlMs)
+  }
+
+  unlock(key: string, token: string): Promise<void> {
+    return this.inner.unlock(key, token)
+  }
+}

@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import type { Session } from 'fastify'
+import { SessionStoreUnavailableError, type AppSessionStore, type StoreLogger } from './types.js'
+import { storeTtlMs } from './ttl.js'
+import { parseSession, serializeSession } from './record.js'
+
+export interface RedisSessionStoreOptions {
+  /** A client owned by the caller (not closed by `close()`). Either this or `url`. */
+  client?: Redis
+  /** `redis://…` or `rediss://…` (TLS); the store then creates and owns its client. */
+  url?: string
+  /** Key prefix; a session lives at `prefix + sessionId`, a lock at `prefix + 'lock:' + key`. Default `sess:`. */
+  prefix?: string
+  /** TTL for sessions that carry no expiry of their own. Default 24 h. */
+  defaultTtlMs?: number
+  /** Receives connection state messages (never session contents). Default: silent. */
+  logger?: StoreLogger
+  /** How long `ping()` waits for an answer (including a connection in progress). Default 1 000 ms. */
+  pingTimeoutMs?: number
+  /** For an own client: TCP/TLS connect timeout. Default 2 000 ms. */
+  connectTimeoutMs?: number
+  /** For an own client: per-command timeout. Default 1 000 ms. */
+  commandTimeoutMs?: number
+  /** Clock used for session TTLs, injectable for tests. Default `Date.now`. */
+  now?: () => number
+}
+
+type Callback = (err?: unknown) => void
+type CallbackSession = (err: unknown, result?: Session | null) => void
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/** Deletes KEYS[1] only when it still holds ARGV[1]. */
+const UNLOCK_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then
+  return redis.call("del", KEYS[1])
+else
+  return 0
+end`
+
+/** Reconnect delay: 200 ms, 400 ms, … capped at 2 s; never gives up. */
+export function reconnectDelayMs (attempt: number): number {
+  return Math.min(Math.max(1, attempt) * 200, 2000)
+}
+
+/** Strips the credentials from a Redis URL so it can be logged. */
+function redactUrl (url: string): string {
+  try {
+    const u = new URL(url)
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return '(unparseable url)'
+  }
+}
+
+function unavailable (err: unknown): SessionStoreUnavailableError {
+  if (err instanceof SessionStoreUnavailableError) return err
+  const reason = err instanceof Error ? err.message : String(err)
+  return new SessionStoreUnavailableError(`session store (redis) unavailable: ${reason}`, { cause: err })
+}
+
+/**
+ * Session store on Redis: one JSON value per session at `prefix + id`, expiring
+ * with the session (`SET … PX remainingMs`). Fails fast while Redis is down and
+ * recovers by itself when it returns.
+ */
+export class RedisSessionStore implements AppSessionStore {
+  readonly kind = 'redis' as const
+  readonly client: Redis
+  readonly prefix: string
+
+  readonly #ownsClient: boolean
+  readonly #defaultTtlMs: number
+  readonly #pingTimeoutMs: number
+  readonly #now: () => number
+  readonly #logger: StoreLogger | undefined
+  /**
+   * The last text read for recent sessions and what it parsed to (deep-frozen, so it can be handed out
+   * again): a page view whose entry has not changed since the last read skips the parse. Bounded;
+   * the earliest read are forgotten first. The text in Redis is always read: this saves CPU, never a round trip.
+   */
+  readonly #parsed = new Map<string, { raw: string, session: Session }>()
+  static readonly PARSED_MAX = 1000
+  #closing: Promise<void> | undefined
+
+  constructor (options: RedisSessionStoreOptions) {
+    const {
+      client,
+      url,
+      prefix = 'sess:',
+      defaultTtlMs = DAY_MS,
+      logger,
+      pingTimeoutMs = 1000,
+      connectTimeoutMs = 2000,
+      commandTimeoutMs = 1000,
+      now = Date.now
+    } = options
+    if (!(defaultTtlMs > 0)) throw new RangeError('defaultTtlMs must be positive')
+    this.prefix = prefix
+    this.#defaultTtlMs = defaultTtlMs
+    this.#pingTimeoutMs = pingTimeoutMs
+    this.#now = now
+    this.#logger = logger
+
+    if (client !== undefined) {
+      this.client = client
+      this.#ownsClient = false
+    } else {
+      if (url === undefined || url === '') throw new TypeError('RedisSessionStore needs a client or a url')
+      if (!/^rediss?:\/\//i.test(url)) throw new TypeError('RedisSessionStore url must start with redis:// or rediss://')
+      this.client = new Redis(url, {
+        // Fail fast instead of queueing while disconnected, so the app can answer 503.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: connectTimeoutMs,
+        commandTimeout: commandTimeoutMs,
+        retryStrategy: reconnectDelayMs,
+        lazyConnect: false
+      })
+      this.#ownsClient = true
+      this.#watchConnection(redactUrl(url))
+    }
+  }
+
+  #watchConnection (where: string): void {
+    // Log the first error of an outage only; 'ready' re-arms it.
+    let quiet = false
+    this.client.on('error', (err: unknown) => {
+      if (quiet) return
+      quiet = true
+      const reason = err instanceof Error ? err.message : String(err)
+      this.#logger?.warn(`session store: redis at ${where} unavailable (${reason}); reconnecting`)
+    })
+    this.client.on('ready', () => {
+      if (quiet) this.#logger?.info?.(`session store: redis at ${where} reachable again`)
+      quiet = false
+    })
+  }
+
+  #key (sessionId: string): string {
+    return this.prefix + sessionId
+  }
+
+  #lockKey (key: string): string {
+    return this.prefix + 'lock:' + key
+  }
+
+  set (sessionId: string, session: Session, callback: Callback): void {
+    let json: string
+    let ttl: number
+    try {
+      ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
+      json = serializeSession(session)
+    } catch (err) {
+      callback(err)
+      return
+    }
+    const key = this.#key(sessionId)
+    const op = ttl > 0 ? this.client.set(key, json, 'PX', ttl) : this.client.del(key)
+    op.then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+  }
+
+  get (sessionId: string, callback: CallbackSession): void {
+    const key = this.#key(sessionId)
+    this.client.get(key).then((raw) => {
+      if (raw === null) {
+        callback(null, null)
+        return
+      }
+      const known = this.#parsed.get(key)
+      if (known !== undefined && known.raw === raw) {
+        callback(null, known.session)
+        return
+      }
+      const session = parseSession(raw)
+      if (session === undefined) {
+        // Unreadable entry: drop it and carry on as if there were no session.
+        this.#parsed.delete(key)
+        this.client.del(key).catch(() => {})
+        callback(null, null)
+        return
+      }
+      this.#remember(key, raw, session)
+      callback(null, session)
+    }, (err: unknown) => { callback(unavailable(err)) })
+  }
+
+  #remember (key: string, raw: string, session: Session): void {
+    this.#parsed.delete(key)
+    this.#parsed.set(key, { raw, session })
+    if (this.#parsed.size > RedisSessionStore.PARSED_MAX) {
+      const oldest = this.#parsed.keys().next()
+      if (oldest.done !== true) this.#parsed.delete(oldest.value)
+    }
+  }
+
+  destroy (sessionId: string, callback: Callback): void {
+    this.#parsed.delete(this.#key(sessionId))
+    this.client.del(this.#key(sessionId)).then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+  }
+
+  async ping (): Promise<boolean> {
+    const deadline = Date.now() + this.#pingTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => { resolve(false) }, this.#pingTimeoutMs)
+      timer.unref()
+    })
+    const attempt = (async (): Promise<boolean> => {
+      if (this.#closing !== undefined) return false
+      await this.#waitForReady(deadline)
+      return (await this.client.ping()) === 'PONG'
+    })().catch(() => false)
+    try {
+      return await Promise.race([attempt, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** While a (re)connection is in progress, waits for it up to `deadline`; otherwise returns at once. */
+  async #waitForReady (deadline: number): Promise<void> {
+    const status = this.client.status
+    if (status !== 'connecting' && status !== 'connect' && status !== 'reconnecting') return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.client.off('ready', done)
+        this.client.off('end', done)
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
+      timer.unref()
+      this.client.once('ready', done)
+      this.client.once('end', done)
+    })
+  }
+
+  async tryLock (key: string, ttlMs: number): Promise<string | null> {
+    if (!(ttlMs > 0)) throw new RangeError('ttlMs must be positive')
+    const token = randomUUID()
+    let reply: string | null
+    try {
+      reply = await this.client.set(this.#lockKey(key), token, 'PX', Math.ceil(ttlMs), 'NX')
+    } catch (err) {
+      throw unavailable(err)
+    }
+    return reply === 'OK' ? token : null
+  }
+
+  async unlock (key: string, token: string): Promise<void> {
+    try {
+      await this.client.eval(UNLOCK_SCRIPT, 1, this.#lockKey(key), token)
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  close (): Promise<void> {
+    this.#closing ??= this.#ownsClient ? this.#quit() : Promise.resolve()
+    return this.#closing
+  }
+
+  async #quit (): Promise<void> {
+    const client = this.client
+    if (client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          client.quit(),
+          new Promise((resolve) => { timer = setTimeout(resolve, 1000) })
+        ])
+      } catch {
+        // fall through to disconnect()
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    if (client.status === 'end') return
+    // Stops any reconnect timer and closes the socket if quit did not; wait (briefly) for 'end'.
+    const ended = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 1000)
+      function done (): void {
+        clearTimeout(timer)
+        client.off('end', done)
+        resolve()
+      }
+      client.once('end', done)
+    })
+    client.disconnect(false)
+    await ended
+  }
+}

@@ -1,0 +1,52 @@
+/** The site's pages: public ones, and the protected ones inside one context with one auth hook. */
+import type { FastifyInstance } from 'fastify'
+
+export default async function pageRoutes(app: FastifyInstance): Promise<void> {
+  const { idleTimeoutMs } = app.sessionLifetime
+  app.get('/', async (request, reply) => {
+    const user = request.session?.user
+    return reply.viewAsync('index', {
+      title: 'Home',
+      user,
+      identityProviders: app.cognito.identityProviders,
+      csrfToken: user ? app.sessionCsrfToken(request, reply) : undefined,
+    })
+  })
+
+  // The sign-out button (the sign-in component answers its POST).
+  app.get('/logout', async (request, reply) => {
+    const user = request.session?.user
+    const csrfToken = user ? app.sessionCsrfToken(request, reply) : undefined
+    return reply.viewAsync('logout', { title: 'Sign out', user, csrfToken })
+  })
+
+  app.get('/logged-out', async (request, reply) =>
+    reply.viewAsync('logged-out', { title: 'Signed out', user: request.session?.user }),
+  )
+
+  // Everything registered here requires a signed-in person.
+  await app.register(async function protectedPages(scope) {
+    scope.addHook('onRequest', app.requireUser)
+
+    scope.get('/logged-in', async (request, reply) => {
+      const session = request.session
+      // The idle window runs from the last time it was slid (lastSeenAt), the absolute one from sign-in.
+      const expiresAt = Math.min(
+        session.lastSeenAt !== undefined ? session.lastSeenAt + idleTimeoutMs : Number.POSITIVE_INFINITY,
+        session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+      )
+      return reply.viewAsync('logged-in', {
+        title: 'Your account',
+        user: session.user,
+        signedInAt: session.signedInAt,
+        sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+        csrfToken: app.sessionCsrfToken(request, reply),
+      })
+    })
+
+    // The worked example of a group-limited page.
+    scope.get('/admin', { onRequest: app.requireGroup('admin') }, async (request, reply) =>
+      reply.viewAsync('admin', { title: 'Administration', user: request.session.user, csrfToken: app.sessionCsrfToken(request, reply) }),
+    )
+  })
+}
