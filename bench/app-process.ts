@@ -9,9 +9,9 @@
  *   close
  */
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
-import { createLogDestination } from '../../src/logger.js'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { createLogDestination } from '../src/logger.js'
 import { startCeiling } from './ceiling.js'
 import { startExpressOidc, type ExpressOidcOptions } from './express-oidc.js'
 
