@@ -10,8 +10,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { createLogDestination } from '../src/logger.js'
+import { loadPoolConfig } from '../src/config/index.js'
+import { createLogDestination } from '../src/lib/logger.js'
 import { startCeiling } from './ceiling.js'
 import { startExpressOidc, type ExpressOidcOptions } from './express-oidc.js'
 
@@ -48,14 +48,14 @@ async function start(what: TargetStart): Promise<{ url: string }> {
     close = other.close
     return { url: other.url }
   }
-  const config = loadConfig(what.env)
+  const config = loadPoolConfig(what.env)
   const built = await buildApp(config, { logStream: createLogDestination() })
   app = built
   close = () => built.close()
-  await app.listen({ port: config.port, host: '127.0.0.1' })
+  await app.listen({ port: config.server.port, host: '127.0.0.1' })
   // Discovery before the first page view, as a running server has it.
-  await app.oidc.getConfiguration()
-  return { url: `http://127.0.0.1:${config.port}` }
+  await app.cognito.provider.getConfiguration()
+  return { url: `http://127.0.0.1:${config.server.port}` }
 }
 
 async function answer(request: TargetRequest): Promise<unknown> {

@@ -4,7 +4,7 @@
  * helmet, CSRF or logging).
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import viewsPlugin from '../src/plugins/views.js'
+import viewsPlugin from '../src/web/views.js'
 
 export async function startCeiling(data: Record<string, unknown>, production: boolean): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify({ logger: false })

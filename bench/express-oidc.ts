@@ -12,8 +12,8 @@ import { join } from 'node:path'
 import ejs from 'ejs'
 import express from 'express'
 import eoc from 'express-openid-connect'
-import { VIEWS_DIR } from '../src/paths.js'
-import { PRODUCT_NAME } from '../src/plugins/views.js'
+import { VIEWS_DIR } from '../src/lib/paths.js'
+import { PRODUCT_NAME } from '../src/web/views.js'
 
 export interface ExpressOidcOptions {
   issuer: string

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Session } from 'fastify'
-import { MemorySessionStore } from '../src/session-stores/memory.js'
+import { MemorySessionStore } from '../src/session/stores/memory.js'
 
 const count = Number(process.argv[2] ?? 100_000)
 const gc = (globalThis as { gc?: () => void }).gc
