@@ -1,10 +1,13 @@
 /**
  * Every template, through the views plugin (layout, partials, default context), in each of its
  * branches, with and without the template cache: each renders, and shows what its data says.
+ * Templates read their data as plain variables (TEMPLATE_LOCALS), not through `with (locals)`, so a
+ * name a template uses but TEMPLATE_LOCALS lacks fails here ("x is not defined") rather than on a page.
  */
+import ejs from 'ejs'
 import Fastify from 'fastify'
 import t from 'tap'
-import viewsPlugin from '../../src/web/views.js'
+import viewsPlugin, { ejsOptions, TEMPLATE_LOCALS } from '../../src/web/views.js'
 import type { User } from '../../src/auth/user.js'
 
 const person = (overrides: Partial<User> = {}): User => ({
@@ -164,3 +167,14 @@ for (const cache of [true, false]) {
     }
   })
 }
+
+t.test('templates read only TEMPLATE_LOCALS: no `with (locals)` scope', async (t) => {
+  const options = ejsOptions(false)
+  t.equal(options._with, false)
+  t.same(options.destructuredLocals, [...TEMPLATE_LOCALS])
+  // A listed name is a plain variable; one the data does not carry is undefined, not an error.
+  t.equal(ejs.render('<%= typeof title %>|<%= user %>', { title: 'x' }, options), 'string|')
+  // A name that is not listed is not found in the data even when the data has it: under
+  // `with (locals)` this would render "found".
+  t.throws(() => ejs.render('<%= unlisted %>', { unlisted: 'found' }, options), /unlisted is not defined/)
+})
