@@ -137,3 +137,27 @@ t.test('the second app answers a missing group with its own 403, and a refused s
   t.equal(stale.status, 400)
   t.same(await stale.json(), { error: 'Your sign-in attempt has expired' }, 'the component’s error, in the host’s own format')
 })
+
+t.test('registered wrongly, the component says what is missing', async (t) => {
+  const pool = { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz', clientId: 'c', clientSecret: 's', baseUrl: 'https://app.example.com', secret: SECRET }
+  const store = new MemorySessionStore({ sweepIntervalMs: 0 })
+  const withSessions = async (): Promise<FastifyInstance> => {
+    const app = Fastify()
+    await app.register(sessionPlugin, { secret: SECRET, secureCookies: false, idleTimeoutMs: 60_000, maxAgeMs: 120_000, store })
+    return app
+  }
+  const alone = Fastify()
+  alone.register(cognitoAuth, pool)
+  await t.rejects(alone.ready(), /cognito-session/, 'without the session plugin: its name in the error')
+  const noSecret = await withSessions()
+  noSecret.register(cognitoAuth, { ...pool, clientSecret: '' })
+  await t.rejects(noSecret.ready(), /the option "clientSecret" is required/)
+  const shortSecret = await withSessions()
+  shortSecret.register(cognitoAuth, { ...pool, secret: 'short' })
+  await t.rejects(shortSecret.ready(), /"secret" must be at least 32 characters/)
+  const right = await withSessions()
+  right.register(cognitoAuth, pool)
+  await t.resolves(right.ready(), 'with the session plugin and the options it needs, it loads')
+  t.ok(right.hasRoute({ method: 'GET', url: '/auth/callback' }), 'at its default paths')
+  await right.close()
+})
