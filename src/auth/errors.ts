@@ -54,7 +54,8 @@ export class SessionRenewalError extends Error {
   }
 }
 
-function causeChain(error: unknown): unknown[] {
+/** The error and its causes, outermost first (at most eight). */
+export function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = []
   for (let current = error; current && chain.length < 8; current = (current as { cause?: unknown }).cause) chain.push(current)
   return chain

@@ -27,8 +27,7 @@ export async function discover(settings: PoolSettings): Promise<client.Configura
       new URL(settings.issuer),
       settings.clientId,
       undefined,
-      // Cognito documents client_secret_basic; openid-client would otherwise pick post.
-      client.ClientSecretBasic(settings.clientSecret),
+      clientAuthentication(settings.clientSecret),
       { execute, timeout: Math.max(1, Math.ceil(settings.timeoutMs / 1000)), [client.customFetch]: boundedFetch },
     )
     configuration.timeout = settings.timeoutMs / 1000
@@ -36,6 +35,23 @@ export async function discover(settings: PoolSettings): Promise<client.Configura
   } catch (error) {
     throw toCognitoError(error)
   }
+}
+
+/** How the app authenticates at the token endpoint: Cognito documents client_secret_basic; openid-client would otherwise pick post. */
+function clientAuthentication(clientSecret: string): client.ClientAuth {
+  return client.ClientSecretBasic(clientSecret)
+}
+
+/**
+ * The Authorization header of the app's token requests, as openid-client builds it (client_secret_basic:
+ * client id and secret form-urlencoded, joined by a colon, base64). For `npm run doctor`'s probe.
+ */
+export function clientAuthorizationHeader(clientId: string, clientSecret: string): string {
+  const headers = new Headers()
+  clientAuthentication(clientSecret)({ issuer: '' }, { client_id: clientId }, new URLSearchParams(), headers)
+  const value = headers.get('authorization')
+  if (value === null) throw new Error('openid-client set no Authorization header')
+  return value
 }
 
 /** The discovered jwks_uri, or Cognito's fixed location before discovery. */
