@@ -3,22 +3,14 @@
  * against the live user pool and prints a checklist with a fix for each failure.
  * Exit status: 0 all checks passed, 1 a check failed, 2 the configuration is invalid or names no pool.
  */
-import { ConfigError, formatConfigError, hasPool, loadConfig, type LoadedConfig } from './config/index.js'
+import { hasPool, loadConfigOrReport } from './config/index.js'
 import { runDoctor, allPassed } from './doctor/checks.js'
 import { formatReport } from './doctor/report.js'
 import { readEnvironment } from './lib/environment.js'
 
 async function main(): Promise<number> {
-  let config: LoadedConfig
-  try {
-    config = loadConfig(readEnvironment())
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(formatConfigError(error))
-      return 2
-    }
-    throw error
-  }
+  const config = loadConfigOrReport(readEnvironment(), process.stderr)
+  if (!config) return 2
   if (!hasPool(config)) {
     process.stderr.write(
       [

@@ -5,7 +5,7 @@
  */
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, formatConfigError, hasPool, loadConfig, withPool, type Config, type LoadedConfig, type PoolCredentials } from './config/index.js'
+import { hasPool, loadConfigOrReport, withPool, type Config, type LoadedConfig, type PoolCredentials } from './config/index.js'
 import { readEnvironment } from './lib/environment.js'
 import { createLogDestination } from './lib/logger.js'
 
@@ -43,16 +43,8 @@ async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> 
 }
 
 async function main(): Promise<void> {
-  let loaded: LoadedConfig
-  try {
-    loaded = loadConfig(readEnvironment())
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(formatConfigError(error))
-      process.exit(1)
-    }
-    throw error
-  }
+  const loaded = loadConfigOrReport(readEnvironment(), process.stderr)
+  if (!loaded) process.exit(1)
   // Development without a pool: the local Cognito provides one before the app is built.
   let local: LocalProvider | undefined
   let config: Config

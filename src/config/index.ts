@@ -13,7 +13,7 @@ import {
   type PendingCognitoSettings,
   type PoolCredentials,
 } from './cognito.js'
-import { ConfigError, EnvReader, type Env } from './reader.js'
+import { ConfigError, EnvReader, formatConfigError, type Env } from './reader.js'
 import { readSession, type SessionSettings } from './session.js'
 
 export { ConfigError, formatConfigError, isLoopbackHost, type ConfigProblem, type Env } from './reader.js'
@@ -147,6 +147,20 @@ export function loadConfig(env: Env): LoadedConfig {
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return deepFreeze(config)
+}
+
+/**
+ * loadConfig for the commands (server, doctor): the configuration, or undefined after writing every
+ * problem to `stderr`, a line each.
+ */
+export function loadConfigOrReport(env: Env, stderr: { write(text: string): unknown }): LoadedConfig | undefined {
+  try {
+    return loadConfig(env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    stderr.write(formatConfigError(error))
+    return undefined
+  }
 }
 
 /** loadConfig for callers that need a pool (tests, tools): a ConfigError names COGNITO_USER_POOL_ID when there is none. */
