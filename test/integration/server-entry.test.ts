@@ -79,3 +79,17 @@ t.test('a bad value stops the start with its name', async (t) => {
   t.equal(code, 1)
   t.match(output(), /PORT: expected a whole number/)
 })
+
+t.test('every missing production variable is named in one start, a line each', async (t) => {
+  const { child, output } = run({ NODE_ENV: 'production', SESSION_SECRET: '', PORT: 'eighty', LOG_LEVEL: 'loud' })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  const lines = output().split('\n').filter((line) => line.startsWith('Configuration error: '))
+  t.same(
+    lines.map((line) => /^Configuration error: ([A-Z_]+):/.exec(line)?.[1]).sort(),
+    ['COGNITO_USER_POOL_ID', 'LOG_LEVEL', 'PORT', 'SESSION_SECRET'],
+    'the pool, the secret and both bad values, in one go',
+  )
+  t.match(output(), /See \.env\.example for every variable\./)
+  t.notMatch(output(), /Local Cognito|App ready/)
+})
