@@ -7,13 +7,15 @@
  * throughput, more than every other hook together), and it is crypto that buys nothing here, as the
  * fingerprint never leaves the process.
  *
- * This app's session values are never changed in place: sign-in, refresh and the idle slide assign
- * new values, and whatever a store reads back is deep-frozen (a change in place throws instead of
- * being lost). So a value's identity tells whether it changed: the fingerprint is each field's name
+ * Under the rule stated in plugin.ts (a session's values are replaced, never changed in place), a
+ * value's identity tells whether it changed: the fingerprint is each field's name
  * with its primitive value or, for an object, a number that stands for that object. Same answers as
  * the original for this app's sessions; a replaced object always counts as a change, even when equal
  * (at worst one write more).
  *
+ * @fastify/session (version 11) has no public extension point for this check (its options are the
+ * store, secret or signer, cookie name and prefix, cookie, idGenerator, saveUninitialized, rolling and
+ * algorithm), so the replacement stays here, in one module, with its guard test.
  * The check is @fastify/session's private `[hash]` method of its Session class. installFingerprint()
  * replaces it when it is found exactly as expected (version 11's shape) and reports whether it did;
  * test/session/fingerprint.test.ts fails if an upgrade moves it, so it cannot go missing

@@ -1,7 +1,7 @@
 /**
  * How both session stores write a session and read it back.
  *
- * Tokens are never changed in place: sign-in and refresh replace the set whole. A token set read back
+ * Tokens, like every session value, are replaced, never changed in place (the rule in ../plugin.ts). A token set read back
  * from a store is a StoredTokenSet, whose JSON form is a short tag (the expiry and the tails of the
  * tokens' signatures) instead of the tokens: a stored token set that reaches a log line or any other
  * JSON by mistake shows no token, and where @fastify/session's own change check is in use (stable
@@ -77,7 +77,7 @@ export function serializeSession(session: Session): string {
 }
 
 /**
- * The session from a store's JSON text, deep-frozen (values are replaced, never changed in place: see
+ * The session from a store's JSON text, deep-frozen (the rule in ../plugin.ts; see
  * fingerprint.ts); undefined when the text is not a JSON object.
  */
 export function parseSession(json: string): Session | undefined {
