@@ -2,6 +2,11 @@
  * Reads variables from an environment map and records every problem instead of stopping at the first,
  * so that one start names every bad or missing variable. Each read returns a usable fallback after
  * recording a problem, so the checks that follow can still run.
+ *
+ * Why not a schema (env-schema/ajv): most of the checks are between variables (the region against the
+ * pool id, the idle timeout against the maximum age, REDIS_URL with SESSION_STORE=redis, a client
+ * secret with a pool) or say what to do ("create the app client with a client secret"), and a
+ * schema's messages ("must match pattern …") would have to be rewritten for each variable anyway.
  */
 import { formatDuration, parseDuration } from '../lib/duration.js'
 
