@@ -13,3 +13,11 @@ export class TestClock implements Clock {
     this.#offset += ms
   }
 }
+
+/**
+ * A real wait, for what the clock cannot move: a polling step while waiting for an event, or Redis's
+ * own key expiry. Never a stand-in for time passing in the app or the local Cognito (advance the clock).
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -161,7 +161,3 @@ export function sessionIdOf(browser: Browser, cookieName = 'sid', host = 'localh
   const signed = decodeURIComponent(raw)
   return signed.slice(0, signed.lastIndexOf('.'))
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
 import { RedisSessionStore, reconnectDelayMs } from '../../src/session/stores/redis.js'
 import { SessionStoreUnavailableError } from '../../src/session/stores/types.js'
+import { sleep } from '../helpers/clock.js'
 import { REDIS_URL, deleteKeys, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
 
 type Data = Record<string, unknown>
@@ -18,7 +19,6 @@ function get (store: RedisSessionStore, id: string): Promise<Data | null | undef
 function destroy (store: RedisSessionStore, id: string): Promise<void> {
   return new Promise((resolve, reject) => { store.destroy(id, (err) => { err ? reject(err) : resolve() }) })
 }
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Time an operation that must fail; returns [error, elapsed ms]. */
 async function failure (op: () => Promise<unknown>): Promise<[unknown, number]> {

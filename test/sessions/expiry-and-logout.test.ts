@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
+import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
-import { sessionIdOf, signIn, sleep, startStack } from '../helpers/stack.js'
+import { sessionIdOf, signIn, startStack } from '../helpers/stack.js'
 
 t.test('idle timeout: an unused session ends and is deleted; activity keeps it alive and rolls the cookie', async (t) => {
   const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '2s', SESSION_MAX_AGE: '1h' } })

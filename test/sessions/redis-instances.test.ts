@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
+import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
-import { sessionIdOf, signIn, sleep, startCognito, startStack } from '../helpers/stack.js'
+import { sessionIdOf, signIn, startCognito, startStack } from '../helpers/stack.js'
 
 if (await requireRedis(t)) {
   const redisEnv = (prefix: string, url = REDIS_URL) => ({ SESSION_STORE: 'redis', REDIS_URL: url, REDIS_KEY_PREFIX: prefix })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { defaultLocalClient } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
-import { sessionIdOf, signIn, sleep, startStack, type Stack } from '../helpers/stack.js'
+import { sleep } from '../helpers/clock.js'
+import { sessionIdOf, signIn, startStack, type Stack } from '../helpers/stack.js'
 
 // Access tokens live 4 s at the local Cognito; the app refreshes when fewer than 2 s remain.
 const SHORT = { cognito: { accessTokenTtlSeconds: 4, idTokenTtlSeconds: 4 }, env: { TOKEN_REFRESH_MARGIN: '2s' } }
