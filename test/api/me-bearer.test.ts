@@ -1,6 +1,6 @@
 /** GET /api/me with Authorization: Bearer <Cognito access token>, against the real local Cognito. */
 import t, { type Test } from 'tap'
-import { startCognito, startStack, type Stack } from '../helpers/stack.js'
+import { jwksFetches, startCognito, startStack, type Stack } from '../helpers/stack.js'
 import {
   API_SCOPE_READ,
   API_SCOPE_WRITE,
@@ -10,7 +10,6 @@ import {
   callApi,
   clientCredentialsToken,
   codeFlowTokens,
-  jwksFetches,
   machineClient,
   tamperPayload,
   tamperSignature,

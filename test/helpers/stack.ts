@@ -65,6 +65,11 @@ export async function startCognito(t: Teardown, options: LocalCognitoOptions = {
   return cognito
 }
 
+/** How many times the local Cognito served its key set (`<issuer>/.well-known/jwks.json`). */
+export function jwksFetches(cognito: Pick<LocalCognito, 'requests'>): number {
+  return cognito.requests.filter((r) => r.path.endsWith('/.well-known/jwks.json')).length
+}
+
 export async function startStack(t: Teardown, options: StackOptions = {}): Promise<Stack> {
   const port = options.port ?? (await freePort())
   const baseUrl = `http://localhost:${port}`
