@@ -2,7 +2,8 @@ import t from 'tap'
 import * as oidc from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { defaultLocalClient, startLocalCognito } from '../../src/local-cognito/index.js'
-import { APP, CALLBACK, basic, codeParams, decodeJwt, get, obtainCode, token } from './helpers.js'
+import { Browser } from '../helpers/browser.js'
+import { APP, CALLBACK, basic, codeParams, decodeJwt, obtainCode, token } from './helpers.js'
 
 const client = defaultLocalClient(APP)
 const secret = client.clientSecret ?? ''
@@ -108,7 +109,7 @@ t.test('userinfoSub', async (t) => {
   const result = await clientGrant(cfg)
   const sub = result.claims()?.sub ?? ''
   cognito.faults.userinfoSub = 'a-different-sub'
-  const res = await get(`${cognito.origin}/oauth2/userInfo`, undefined, { authorization: `Bearer ${result.access_token}` })
+  const res = await new Browser().get(`${cognito.origin}/oauth2/userInfo`, { authorization: `Bearer ${result.access_token}` })
   t.equal(res.status, 200)
   t.equal(((await res.json()) as { sub: string }).sub, 'a-different-sub')
   await t.rejects(oidc.fetchUserInfo(cfg, result.access_token, sub), 'openid-client detects the sub mismatch')
@@ -150,7 +151,7 @@ t.test('unavailable: every endpoint answers 503', async (t) => {
     `${cognito.origin}/login`,
     `${cognito.origin}/oauth2/userInfo`,
   ]) {
-    const res = await get(url)
+    const res = await new Browser().get(url)
     t.equal(res.status, 503, url)
   }
   const r = await token(cognito, { grant_type: 'client_credentials' }, basic(client.clientId, secret))
