@@ -159,6 +159,18 @@ export async function callbackUrlFor(browser: Browser, stack: Stack, options: Si
   return new URL(location, action).href
 }
 
+/**
+ * Moves the stack's clock to `offsetMs` from the moment the app starts refreshing tokens that expire at
+ * `accessExpiresAt` (that expiry minus TOKEN_REFRESH_MARGIN): negative is before it, positive inside
+ * the margin. Tokens keep their normal life; only the clock moves.
+ */
+export function moveToRefresh(stack: Pick<Stack, 'clock' | 'config'>, accessExpiresAt: number, offsetMs: number): void {
+  const refreshFrom = accessExpiresAt - stack.config.cognito.refreshMarginMs
+  const by = refreshFrom + offsetMs - stack.clock.now()
+  if (by < 0) throw new Error(`moveToRefresh: that moment is ${-by} ms in the past; the clock only moves forward`)
+  stack.clock.advance(by)
+}
+
 /** The server-side session id behind the browser's session cookie (value `<id>.<signature>`). */
 export function sessionIdOf(browser: Browser, cookieName = 'sid', host = 'localhost'): string | undefined {
   const raw = browser.cookie(host, cookieName)
