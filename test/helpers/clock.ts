@@ -10,7 +10,13 @@ export class TestClock implements Clock {
 
   /** Moves time forward by `ms` for everyone holding this clock. */
   advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`advance(${ms}): the clock only moves forward`)
     this.#offset += ms
+  }
+
+  /** Moves time forward to `at` (epoch ms). */
+  advanceTo(at: number): void {
+    this.advance(at - this.now())
   }
 }
 

@@ -165,10 +165,7 @@ export async function callbackUrlFor(browser: Browser, stack: Stack, options: Si
  * the margin. Tokens keep their normal life; only the clock moves.
  */
 export function moveToRefresh(stack: Pick<Stack, 'clock' | 'config'>, accessExpiresAt: number, offsetMs: number): void {
-  const refreshFrom = accessExpiresAt - stack.config.cognito.refreshMarginMs
-  const by = refreshFrom + offsetMs - stack.clock.now()
-  if (by < 0) throw new Error(`moveToRefresh: that moment is ${-by} ms in the past; the clock only moves forward`)
-  stack.clock.advance(by)
+  stack.clock.advanceTo(accessExpiresAt - stack.config.cognito.refreshMarginMs + offsetMs)
 }
 
 /** The server-side session id behind the browser's session cookie (value `<id>.<signature>`). */

@@ -132,7 +132,7 @@ t.test('Cognito unreachable during refresh: served while the token is valid, 503
   t.equal(refused(), 1, 'a refresh was tried, and Cognito did not answer')
 
   // Past the access token's expiry (the refresh margin and a little more).
-  stack.clock.advance(before.accessExpiresAt + 1_000 - stack.clock.now())
+  stack.clock.advanceTo(before.accessExpiresAt + 1_000)
   const expired = await browser.get(`${stack.baseUrl}/logged-in`)
   t.equal(expired.status, 503)
   const html = await expired.text()
