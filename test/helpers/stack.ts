@@ -50,7 +50,7 @@ export interface StackOptions {
   /** The clock (default a new one); give the shared Cognito's clock to instances that share it. */
   clock?: TestClock
   cognito?: LocalCognitoOptions
-  /** Reuse a running local Cognito (e.g. for two app instances). */
+  /** Reuse a running local Cognito (e.g. for two app instances); needs `clock`, the one it runs on. */
   sharedCognito?: LocalCognito
   deps?: AppDeps
   /** Port for the app; default: a free one. */
@@ -70,7 +70,20 @@ export function jwksFetches(cognito: Pick<LocalCognito, 'requests'>): number {
   return cognito.requests.filter((r) => r.path.endsWith('/.well-known/jwks.json')).length
 }
 
+/**
+ * A local Cognito for several app instances, and the clock it runs on: give that clock to every
+ * startStack that shares this Cognito, so all of them see the same time.
+ */
+export async function startSharedCognito(t: Teardown, options: LocalCognitoOptions = {}): Promise<{ cognito: LocalCognito; clock: TestClock }> {
+  const clock = new TestClock()
+  const cognito = await startCognito(t, { now: () => clock.now(), ...options })
+  return { cognito, clock }
+}
+
 export async function startStack(t: Teardown, options: StackOptions = {}): Promise<Stack> {
+  if (options.sharedCognito && !options.clock) {
+    throw new Error('startStack: with sharedCognito, pass the clock that Cognito runs on (startSharedCognito gives both)')
+  }
   const port = options.port ?? (await freePort())
   const baseUrl = `http://localhost:${port}`
   const publicUrl = options.appBaseUrl ?? baseUrl
