@@ -49,7 +49,8 @@ export interface StackOptions {
   env?: Record<string, string>
   /** The clock (default a new one); give the shared Cognito's clock to instances that share it. */
   clock?: TestClock
-  cognito?: LocalCognitoOptions
+  /** Options for the local Cognito startStack starts (which always runs on `clock`). */
+  cognito?: Omit<LocalCognitoOptions, 'now'>
   /** Reuse a running local Cognito (e.g. for two app instances); needs `clock`, the one it runs on. */
   sharedCognito?: LocalCognito
   deps?: AppDeps
@@ -91,7 +92,7 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   const clock = options.clock ?? new TestClock()
   let cognito = options.sharedCognito
   if (!cognito) {
-    cognito = await startCognito(t, { now: () => clock.now(), ...options.cognito, clients: [client, ...(options.cognito?.clients ?? [])] })
+    cognito = await startCognito(t, { ...options.cognito, now: () => clock.now(), clients: [client, ...(options.cognito?.clients ?? [])] })
   }
   else cognito.addClient(client)
 
