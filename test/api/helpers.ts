@@ -155,7 +155,3 @@ export function algNone(token: string): string {
   const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) as Record<string, unknown>
   return `${b64({ ...header, alg: 'none' })}.${p}.`
 }
-
-export function jwksFetches(cognito: LocalCognito): number {
-  return cognito.requests.filter((r) => r.path.endsWith('/.well-known/jwks.json')).length
-}

@@ -1,6 +1,7 @@
 /** GET /api/me with Authorization: Bearer <Cognito access token>, against the real local Cognito. */
+import { decodeJwt } from 'jose'
 import t, { type Test } from 'tap'
-import { startCognito, startStack, type Stack } from '../helpers/stack.js'
+import { jwksFetches, startCognito, startStack, type Stack } from '../helpers/stack.js'
 import {
   API_SCOPE_READ,
   API_SCOPE_WRITE,
@@ -10,7 +11,6 @@ import {
   callApi,
   clientCredentialsToken,
   codeFlowTokens,
-  jwksFetches,
   machineClient,
   tamperPayload,
   tamperSignature,
@@ -43,21 +43,16 @@ function assertRefused(t: Test, answer: ApiAnswer, status: number, error: string
   }
 }
 
-/** The stack with the extra clients; a settable clock offset for the emulator. */
-async function stackWithClients(t: Test, env: Record<string, string> = {}): Promise<{ stack: Stack; clock: { offsetMs: number } }> {
-  const clock = { offsetMs: 0 }
-  const stack = await startStack(t, {
+/** The stack with the extra clients (the app and its local Cognito on the stack's one clock). */
+async function stackWithClients(t: Test, env: Record<string, string> = {}): Promise<Stack> {
+  return startStack(t, {
     env: { API_ALLOWED_CLIENT_IDS: allowedIds, ...env },
-    cognito: {
-      clients: [PARTNER, STRANGER, ROBOT, INTRUDER, READER, WRITER],
-      now: () => Date.now() + clock.offsetMs,
-    },
+    cognito: { clients: [PARTNER, STRANGER, ROBOT, INTRUDER, READER, WRITER] },
   })
-  return { stack, clock }
 }
 
 t.test('an access token from the app’s own code flow', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const { accessToken } = await appSessionTokens(stack)
   const me = await callApi(stack, bearer(accessToken))
   t.equal(me.status, 200)
@@ -77,7 +72,7 @@ t.test('an access token from the app’s own code flow', async (t) => {
 })
 
 t.test('another web client of the pool: accepted when allowed, refused otherwise', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const partner = await codeFlowTokens(stack.cognito, PARTNER, { username: 'reader', password: 'Reader-passw0rd' })
   const ok = await callApi(stack, bearer(partner.accessToken))
   t.equal(ok.status, 200)
@@ -95,7 +90,7 @@ t.test('another web client of the pool: accepted when allowed, refused otherwise
 })
 
 t.test('client-credentials tokens: an allowed machine client, and one that is not', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const token = await clientCredentialsToken(stack.cognito, ROBOT, API_SCOPE_READ)
   const me = await callApi(stack, bearer(token))
   t.equal(me.status, 200)
@@ -118,7 +113,7 @@ t.test('client-credentials tokens: an allowed machine client, and one that is no
 })
 
 t.test('API_REQUIRED_SCOPE: present passes, missing is 403 insufficient_scope', async (t) => {
-  const { stack } = await stackWithClients(t, { API_REQUIRED_SCOPE: API_SCOPE_READ })
+  const stack = await stackWithClients(t, { API_REQUIRED_SCOPE: API_SCOPE_READ })
   const reader = await clientCredentialsToken(stack.cognito, READER)
   t.equal((await callApi(stack, bearer(reader))).status, 200)
 
@@ -133,16 +128,23 @@ t.test('API_REQUIRED_SCOPE: present passes, missing is 403 insufficient_scope', 
 })
 
 t.test('expired, tampered, unsigned and garbage tokens: 401 invalid_token', async (t) => {
-  const { stack, clock } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
+  const expiring = await clientCredentialsToken(stack.cognito, ROBOT)
+  t.equal((await callApi(stack, bearer(expiring))).status, 200)
+  const expiresAt = Number(decodeJwt(expiring).exp) * 1000
+  t.ok(expiresAt - stack.clock.now() > 3_590_000, 'a token of the normal hour')
+
+  stack.clock.advanceTo(expiresAt - 10_000)
+  t.equal((await callApi(stack, bearer(expiring))).status, 200, '10 s before its exp: still accepted')
+  // Past exp and the 5 s clock tolerance.
+  stack.clock.advanceTo(expiresAt + 10_000)
+  const expiredAnswer = await callApi(stack, bearer(expiring))
+  assertRefused(t, expiredAnswer, 401, 'invalid_token', expiring)
+  t.match(expiredAnswer.body.error_description, /expired/)
+
+  // A token issued now (on the moved clock) for the tampering cases.
   const good = await clientCredentialsToken(stack.cognito, ROBOT)
   t.equal((await callApi(stack, bearer(good))).status, 200)
-
-  clock.offsetMs = -2 * 3600_000
-  const expired = await clientCredentialsToken(stack.cognito, ROBOT)
-  clock.offsetMs = 0
-  const expiredAnswer = await callApi(stack, bearer(expired))
-  assertRefused(t, expiredAnswer, 401, 'invalid_token', expired)
-  t.match(expiredAnswer.body.error_description, /expired/)
 
   const badSignature = tamperSignature(good)
   const sigAnswer = await callApi(stack, bearer(badSignature))
@@ -150,7 +152,7 @@ t.test('expired, tampered, unsigned and garbage tokens: 401 invalid_token', asyn
   t.match(sigAnswer.body.error_description, /signature/)
 
   // Claims changed after signing (e.g. a longer life): the signature no longer matches.
-  const extended = tamperPayload(good, { exp: Math.floor(Date.now() / 1000) + 86_400 * 365 })
+  const extended = tamperPayload(good, { exp: Math.floor(stack.clock.now() / 1000) + 86_400 * 365 })
   assertRefused(t, await callApi(stack, bearer(extended)), 401, 'invalid_token', extended)
 
   const unsigned = algNone(good)
@@ -164,7 +166,7 @@ t.test('expired, tampered, unsigned and garbage tokens: 401 invalid_token', asyn
 })
 
 t.test('a token from another user pool (another emulator) is refused', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const elsewhere = await startCognito(t, { userPoolId: 'us-east-1_OtherPool9', clients: [ROBOT] })
   const foreign = await clientCredentialsToken(elsewhere, ROBOT)
   const answer = await callApi(stack, bearer(foreign))
@@ -172,7 +174,7 @@ t.test('a token from another user pool (another emulator) is refused', async (t)
 })
 
 t.test('key rotation: a token signed with the new key verifies after one JWKS refetch', async (t) => {
-  const { stack } = await stackWithClients(t, { API_JWKS_REFETCH_COOLDOWN: '0s' })
+  const stack = await stackWithClients(t, { API_JWKS_REFETCH_COOLDOWN: '0s' })
   const before = await clientCredentialsToken(stack.cognito, ROBOT)
   t.equal((await callApi(stack, bearer(before))).status, 200)
   t.equal((await callApi(stack, bearer(before))).status, 200)
@@ -190,7 +192,7 @@ t.test('key rotation: a token signed with the new key verifies after one JWKS re
 })
 
 t.test('unknown key ids do not hammer Cognito: one refetch per cooldown', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const good = await clientCredentialsToken(stack.cognito, ROBOT)
   t.equal((await callApi(stack, bearer(good))).status, 200)
   const elsewhere = await startCognito(t, { clients: [ROBOT] })
@@ -202,7 +204,7 @@ t.test('unknown key ids do not hammer Cognito: one refetch per cooldown', async 
 })
 
 t.test('Cognito unreachable for the JWKS: 503 JSON, then fine again', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const token = await clientCredentialsToken(stack.cognito, ROBOT)
   stack.cognito.faults.unavailable = true
   const answer = await callApi(stack, bearer(token))
@@ -218,7 +220,7 @@ t.test('Cognito unreachable for the JWKS: 503 JSON, then fine again', async (t) 
 })
 
 t.test('a closed Cognito port before the first JWKS fetch: 503', async (t) => {
-  const { stack } = await stackWithClients(t)
+  const stack = await stackWithClients(t)
   const token = await clientCredentialsToken(stack.cognito, ROBOT)
   await stack.cognito.close()
   const answer = await callApi(stack, bearer(token))

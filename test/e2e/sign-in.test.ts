@@ -3,6 +3,7 @@
  * http://localhost:<port> and Cognito at http://127.0.0.1:<port>, two sites as in production.
  */
 import t from 'tap'
+import { sleep } from '../helpers/clock.js'
 import { startStack } from '../helpers/stack.js'
 import { launchChromium } from './chromium.js'
 import { openPage, signInWithBrowser, stateOf, submitCognitoForm, waitForApp } from './helpers.js'
@@ -118,7 +119,8 @@ if (browser) {
     await page.goto(`${stack.baseUrl}/`)
     // Inserted through the DevTools protocol: the page's CSP still refuses the inline style.
     await page.evaluate(`document.head.appendChild(Object.assign(document.createElement('style'), { textContent: 'body{}' }))`)
-    await page.waitForTimeout(100)
+    // The report comes back asynchronously: wait for it (polled), up to 2 s.
+    for (let i = 0; i < 100 && csp.length === 0; i++) await sleep(20)
     t.ok(csp.length > 0, 'an inline <style> is reported')
     t.match(csp.join('\n'), /style-src/)
   })

@@ -103,12 +103,43 @@ export class Browser {
   }
 }
 
-/** The hosted UI's sign-in form: its action and CSRF field. */
-export function parseSignInForm(html: string, pageUrl: string): { action: string; csrf: string } {
-  const action = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(html)?.[1]
-  const csrf = /name="_csrf"\s+value="([^"]*)"/i.exec(html)?.[1]
-  if (action === undefined || csrf === undefined) throw new Error(`no sign-in form at ${pageUrl}`)
-  return { action: new URL(action.replace(/&amp;/g, '&'), pageUrl).href, csrf }
+/** A POST form of the hosted UI: the sign-in page, the sign-up page or the simulated IdP's page. */
+export interface HostedForm {
+  /** Where it posts, resolved against the page's URL. */
+  action: string
+  /** The action attribute as written in the page (entities decoded), e.g. `/login?client_id=…`. */
+  formAction: string
+  /** The form's name: `cognitoSignInForm`, `cognitoSignUpForm` or `federatedSignInForm`. */
+  name: string | undefined
+  /** The hidden `_csrf` field (the hosted UI's double-submit token). */
+  csrf: string
+}
+
+function decodeEntities(text: string): string {
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+}
+
+/**
+ * The hosted UI's form (sign-in, sign-up, or the simulated IdP's Continue/Cancel): the first POST form
+ * in the page, its action and name, and the `_csrf` field inside it. The one parser for those pages.
+ */
+export function parseSignInForm(html: string, pageUrl: string | URL): HostedForm {
+  const tag = /<form\b[^>]*\bmethod="post"[^>]*>/i.exec(html)
+  const attribute = (name: string): string | undefined => {
+    const value = new RegExp(`\\s${name}="([^"]*)"`, 'i').exec(tag?.[0] ?? '')?.[1]
+    return value === undefined ? undefined : decodeEntities(value)
+  }
+  const formAction = attribute('action')
+  const end = tag ? html.indexOf('</form>', tag.index) : -1
+  const body = tag ? html.slice(tag.index, end === -1 ? undefined : end) : ''
+  const csrf = /name="_csrf"\s+value="([^"]*)"/i.exec(body)?.[1]
+  if (formAction === undefined || csrf === undefined) throw new Error(`no hosted UI form at ${pageUrl}`)
+  return { action: new URL(formAction, pageUrl).href, formAction, name: attribute('name'), csrf: decodeEntities(csrf) }
 }
 
 /** The app's CSRF token from a page with the sign-out form. */

@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import { sleep } from './clock.js'
 
 export const REDIS_URL = 'redis://127.0.0.1:6379'
 
@@ -116,8 +117,6 @@ async function freePort (): Promise<number> {
     })
   })
 }
-
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Resolves when nothing accepts TCP connections on the port any more. */
 async function portRefuses (port: number): Promise<boolean> {

@@ -49,8 +49,9 @@ export interface StackOptions {
   env?: Record<string, string>
   /** The clock (default a new one); give the shared Cognito's clock to instances that share it. */
   clock?: TestClock
-  cognito?: LocalCognitoOptions
-  /** Reuse a running local Cognito (e.g. for two app instances). */
+  /** Options for the local Cognito startStack starts (which always runs on `clock`). */
+  cognito?: Omit<LocalCognitoOptions, 'now'>
+  /** Reuse a running local Cognito (e.g. for two app instances); needs `clock`, the one it runs on. */
   sharedCognito?: LocalCognito
   deps?: AppDeps
   /** Port for the app; default: a free one. */
@@ -65,7 +66,25 @@ export async function startCognito(t: Teardown, options: LocalCognitoOptions = {
   return cognito
 }
 
+/** How many times the local Cognito served its key set (`<issuer>/.well-known/jwks.json`). */
+export function jwksFetches(cognito: Pick<LocalCognito, 'requests'>): number {
+  return cognito.requests.filter((r) => r.path.endsWith('/.well-known/jwks.json')).length
+}
+
+/**
+ * A local Cognito for several app instances, and the clock it runs on: give that clock to every
+ * startStack that shares this Cognito, so all of them see the same time.
+ */
+export async function startSharedCognito(t: Teardown, options: LocalCognitoOptions = {}): Promise<{ cognito: LocalCognito; clock: TestClock }> {
+  const clock = new TestClock()
+  const cognito = await startCognito(t, { now: () => clock.now(), ...options })
+  return { cognito, clock }
+}
+
 export async function startStack(t: Teardown, options: StackOptions = {}): Promise<Stack> {
+  if (options.sharedCognito && !options.clock) {
+    throw new Error('startStack: with sharedCognito, pass the clock that Cognito runs on (startSharedCognito gives both)')
+  }
   const port = options.port ?? (await freePort())
   const baseUrl = `http://localhost:${port}`
   const publicUrl = options.appBaseUrl ?? baseUrl
@@ -73,7 +92,7 @@ export async function startStack(t: Teardown, options: StackOptions = {}): Promi
   const clock = options.clock ?? new TestClock()
   let cognito = options.sharedCognito
   if (!cognito) {
-    cognito = await startCognito(t, { now: () => clock.now(), ...options.cognito, clients: [client, ...(options.cognito?.clients ?? [])] })
+    cognito = await startCognito(t, { ...options.cognito, now: () => clock.now(), clients: [client, ...(options.cognito?.clients ?? [])] })
   }
   else cognito.addClient(client)
 
@@ -154,14 +173,19 @@ export async function callbackUrlFor(browser: Browser, stack: Stack, options: Si
   return new URL(location, action).href
 }
 
+/**
+ * Moves the stack's clock to `offsetMs` from the moment the app starts refreshing tokens that expire at
+ * `accessExpiresAt` (that expiry minus TOKEN_REFRESH_MARGIN): negative is before it, positive inside
+ * the margin. Tokens keep their normal life; only the clock moves.
+ */
+export function moveToRefresh(stack: Pick<Stack, 'clock' | 'config'>, accessExpiresAt: number, offsetMs: number): void {
+  stack.clock.advanceTo(accessExpiresAt - stack.config.cognito.refreshMarginMs + offsetMs)
+}
+
 /** The server-side session id behind the browser's session cookie (value `<id>.<signature>`). */
 export function sessionIdOf(browser: Browser, cookieName = 'sid', host = 'localhost'): string | undefined {
   const raw = browser.cookie(host, cookieName)
   if (!raw) return undefined
   const signed = decodeURIComponent(raw)
   return signed.slice(0, signed.lastIndexOf('.'))
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Browser } from '../helpers/browser.js'
+import { Browser, parseSignInForm } from '../helpers/browser.js'
 import { startStack } from '../helpers/stack.js'
 
 t.test('configured identity providers become buttons and pass identity_provider to Cognito', async (t) => {
@@ -34,11 +34,9 @@ t.test('without COGNITO_IDENTITY_PROVIDERS there are no buttons and no provider 
 async function throughFederatedPage(browser: Browser, baseUrl: string, action: 'continue' | 'cancel') {
   const page = await browser.navigate(`${baseUrl}/login?provider=Google&returnTo=/logged-in`)
   t.match(new URL(page.url).pathname, /^\/federated\/Google\/authorize$/, 'the simulated IdP page, not Cognito\'s own')
-  const html = await page.response.text()
-  const formAction = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? ''
-  const csrf = /name="_csrf"\s+value="([^"]*)"/.exec(html)?.[1] ?? ''
-  const target = new URL(formAction, page.url)
-  return browser.follow(await browser.post(target, { _csrf: csrf, action }), target)
+  const form = parseSignInForm(await page.response.text(), page.url)
+  t.equal(form.name, 'federatedSignInForm', 'the provider\'s Continue/Cancel form')
+  return browser.follow(await browser.post(form.action, { _csrf: form.csrf, action }), form.action)
 }
 
 t.test('a federated user signs in through the provider and lands with the automatic group', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Browser, csrfTokenOf } from '../helpers/browser.js'
+import { Browser, csrfTokenOf, parseSignInForm } from '../helpers/browser.js'
 import { signIn, startStack } from '../helpers/stack.js'
 
 t.test('a member of admin sees /admin', async (t) => {
@@ -50,11 +50,9 @@ t.test('signed in without the group: a 403 page, then "Sign in as someone else" 
 
   const toForm = await browser.follow(await browser.get(location), location)
   t.equal(new URL(toForm.url).pathname, '/login', 'Cognito shows its sign-in page again (its own session ended)')
-  const html = await toForm.response.text()
-  const action = /<form[^>]*method="post"[^>]*action="([^"]*)"/i.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? ''
-  const csrf = /name="_csrf"\s+value="([^"]*)"/.exec(html)?.[1] ?? ''
-  const submitted = await browser.post(new URL(action, toForm.url), { _csrf: csrf, username: 'demo', password: 'Demo-passw0rd' })
-  const done = await browser.follow(submitted, new URL(action, toForm.url))
+  const form = parseSignInForm(await toForm.response.text(), toForm.url)
+  const submitted = await browser.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' })
+  const done = await browser.follow(submitted, form.action)
   t.equal(new URL(done.url).pathname, '/admin', 'back at the page that needed the group')
   t.equal(done.response.status, 200)
   t.match(await done.response.text(), /data-field="username">demo</)

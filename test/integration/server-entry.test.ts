@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import t from 'tap'
 import { Browser, parseSignInForm } from '../helpers/browser.js'
+import { sleep } from '../helpers/clock.js'
 import { freePort } from '../helpers/stack.js'
 
 const ENTRY = new URL('../../src/server.ts', import.meta.url).pathname
@@ -34,7 +35,7 @@ t.test('with no configuration the entry starts the local Cognito, prints demo us
   const baseUrl = `http://localhost:${port}`
   const { child, output } = run({ PORT: String(port), LOCAL_COGNITO_PORT: String(cognitoPort), APP_BASE_URL: baseUrl, LOG_LEVEL: 'info' })
   t.teardown(() => void child.kill('SIGKILL'))
-  for (let i = 0; i < 200 && !output().includes('App ready'); i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 200 && !output().includes('App ready'); i++) await sleep(100)
   t.match(output(), new RegExp(`Local Cognito .* at http://127\\.0\\.0\\.1:${cognitoPort}`))
   t.match(output(), /demo\s+password Demo-passw0rd/)
   t.match(output(), /reader\s+password Reader-passw0rd/)
@@ -51,7 +52,7 @@ t.test('with no configuration the entry starts the local Cognito, prints demo us
 
   // Log lines are written in batches, and within about a second when traffic is light.
   const accessLine = /"url":"\/logged-in","statusCode":200,.*"msg":"request completed"/
-  for (let i = 0; i < 30 && !accessLine.test(output()); i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 30 && !accessLine.test(output()); i++) await sleep(100)
   t.match(output(), accessLine, 'the access-log line for the page view reached stdout while the server runs')
   t.match(output(), /"url":"\/auth\/callback\?code=\[redacted\]&state=\[redacted\]"/, 'the callback is logged without its code and state')
 

@@ -3,7 +3,8 @@ import { buildApp } from '../../src/app.js'
 import { loadPoolConfig } from '../../src/config/index.js'
 import { defaultLocalClient, startLocalCognito } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
-import { freePort, signIn, sleep, type Stack } from '../helpers/stack.js'
+import { sleep } from '../helpers/clock.js'
+import { freePort, signIn, type Stack } from '../helpers/stack.js'
 
 const formAction = (response: Response) =>
   /(?:^|;)\s*form-action ([^;]*)/.exec(response.headers.get('content-security-policy') ?? '')?.[1]

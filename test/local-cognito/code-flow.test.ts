@@ -1,8 +1,9 @@
 import t from 'tap'
 import * as oidc from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { defaultLocalClient, startLocalCognito, type LocalCognito, type LocalCognitoClient } from '../../src/local-cognito/index.js'
-import { APP, CALLBACK, atHashOf, confidentialClient, decodeJwt, get, openForm, postForm, CookieJar } from './helpers.js'
+import { defaultLocalClient, startLocalCognito, type LocalCognitoClient } from '../../src/local-cognito/index.js'
+import { Browser } from '../helpers/browser.js'
+import { APP, CALLBACK, atHashOf, confidentialClient, decodeJwt, openForm } from './helpers.js'
 
 const basicClient = defaultLocalClient(APP)
 const postClient = confidentialClient('codeflow0post000000000001')
@@ -37,15 +38,15 @@ interface FlowResult {
   callback: URL
 }
 
-async function fullFlow(cog: LocalCognito, config: oidc.Configuration, username: string, password: string, scope: string): Promise<FlowResult> {
+async function fullFlow(config: oidc.Configuration, username: string, password: string, scope: string): Promise<FlowResult> {
   const verifier = oidc.randomPKCECodeVerifier()
   const challenge = await oidc.calculatePKCECodeChallenge(verifier)
   const state = oidc.randomState()
   const nonce = oidc.randomNonce()
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: CALLBACK, scope, code_challenge: challenge, code_challenge_method: 'S256', state, nonce })
-  const jar = new CookieJar()
-  const form = await openForm(cog, url.href, jar)
-  const res = await postForm(new URL(form.action, cog.origin), { _csrf: form.csrf, username, password }, jar)
+  const browser = new Browser()
+  const form = await openForm(url, browser)
+  const res = await browser.post(form.action, { _csrf: form.csrf, username, password })
   const callback = new URL(res.headers.get('location') ?? '')
   secrets.add(callback.searchParams.get('code') ?? '')
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })
@@ -57,7 +58,7 @@ t.test('full code flow, client_secret_basic: tokens and claims', async (t) => {
   cognito.resetRequests()
   const config = await configFor(basicClient, 'basic')
   const before = cognito.countGrants('authorization_code')
-  const { tokens, nonce } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid email profile')
+  const { tokens, nonce } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid email profile')
   t.equal(cognito.countGrants('authorization_code'), before + 1)
   t.equal(tokens.token_type.toLowerCase(), 'bearer')
   t.equal(tokens.expires_in, 3600)
@@ -120,7 +121,7 @@ t.test('full code flow, client_secret_basic: tokens and claims', async (t) => {
 t.test('full code flow, client_secret_post, user without groups and unverified email', async (t) => {
   cognito.resetRequests()
   const config = await configFor(postClient, 'post')
-  const { tokens } = await fullFlow(cognito, config, 'reader', 'Reader-passw0rd', 'openid email phone aws.cognito.signin.user.admin')
+  const { tokens } = await fullFlow(config, 'reader', 'Reader-passw0rd', 'openid email phone aws.cognito.signin.user.admin')
   const tokenCall = cognito.requests.find((r) => r.path === '/oauth2/token')
   t.equal(tokenCall?.clientAuth, 'post')
   t.equal(tokenCall?.status, 200)
@@ -134,7 +135,7 @@ t.test('full code flow, client_secret_post, user without groups and unverified e
   t.notOk('cognito:groups' in access)
   t.equal(access['scope'], 'openid email phone aws.cognito.signin.user.admin')
 
-  const res = await get(`${cognito.origin}/oauth2/userinfo`, undefined, { authorization: `Bearer ${tokens.access_token}` })
+  const res = await new Browser().get(`${cognito.origin}/oauth2/userinfo`, { authorization: `Bearer ${tokens.access_token}` })
   t.equal(res.status, 200, 'lower-case path works too')
   t.equal(res.headers.get('content-type'), 'application/json;charset=UTF-8')
   t.equal(res.headers.get('cache-control'), 'no-cache, no-store, max-age=0, must-revalidate')
@@ -151,13 +152,13 @@ t.test('phone and custom attributes; openid alone releases all attributes', asyn
     attributes: { 'custom:tier': 'gold', phone_number_verified: 'true' }, groups: [],
   })
   const config = await configFor(basicClient, 'basic')
-  const onlyOpenid = await fullFlow(cognito, config, 'phoney', 'Phoney-passw0rd', 'openid')
+  const onlyOpenid = await fullFlow(config, 'phoney', 'Phoney-passw0rd', 'openid')
   const c: Record<string, unknown> = onlyOpenid.tokens.claims() ?? {}
   t.equal(c['email'], 'p@example.com')
   t.equal(c['phone_number'], '+12065551212')
   t.equal(c['phone_number_verified'], true)
   t.equal(c['custom:tier'], 'gold')
-  const phoneOnly = await fullFlow(cognito, config, 'phoney', 'Phoney-passw0rd', 'openid phone')
+  const phoneOnly = await fullFlow(config, 'phoney', 'Phoney-passw0rd', 'openid phone')
   const p: Record<string, unknown> = phoneOnly.tokens.claims() ?? {}
   t.equal(p['phone_number'], '+12065551212')
   t.notOk('email' in p)
@@ -168,7 +169,7 @@ t.test('phone and custom attributes; openid alone releases all attributes', asyn
 
 t.test('refresh without rotation: new ID + access tokens, no refresh_token, auth_time kept, no nonce', async (t) => {
   const config = await configFor(basicClient, 'basic')
-  const { tokens } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid email')
+  const { tokens } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid email')
   const first: Record<string, unknown> = tokens.claims() ?? {}
   const before = cognito.countGrants('refresh_token')
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')
@@ -190,7 +191,7 @@ t.test('refresh without rotation: new ID + access tokens, no refresh_token, auth
 
 t.test('refresh with rotation: new refresh token, the old one revoked', async (t) => {
   const config = await configFor(rotating, 'basic')
-  const { tokens } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid')
+  const { tokens } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid')
   const old = tokens.refresh_token ?? ''
   const refreshed = await oidc.refreshTokenGrant(config, old)
   const next = refreshed.refresh_token ?? ''
@@ -208,7 +209,7 @@ t.test('refresh with rotation: new refresh token, the old one revoked', async (t
 
 t.test('revocation: refresh fails, userInfo 401, access token family dead', async (t) => {
   const config = await configFor(basicClient, 'basic')
-  const { tokens } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid email')
+  const { tokens } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid email')
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')
   secrets.add(refreshed.access_token)
   cognito.resetRequests()
@@ -219,7 +220,7 @@ t.test('revocation: refresh fails, userInfo 401, access token family dead', asyn
   t.equal(await oauthError(oidc.refreshTokenGrant(config, tokens.refresh_token ?? '')), 'invalid_grant')
 
   for (const at of [tokens.access_token, refreshed.access_token]) {
-    const res = await get(`${cognito.origin}/oauth2/userInfo`, undefined, { authorization: `Bearer ${at}` })
+    const res = await new Browser().get(`${cognito.origin}/oauth2/userInfo`, { authorization: `Bearer ${at}` })
     t.equal(res.status, 401)
     t.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_token", error_description="Access token is expired, disabled, or deleted, or the user has globally signed out."')
   }
@@ -240,7 +241,7 @@ t.test('revoke endpoint errors', async (t) => {
   const url = `${cognito.origin}/oauth2/revoke`
   const auth = { authorization: `Basic ${Buffer.from(`${basicClient.clientId}:${basicClient.clientSecret}`).toString('base64')}` }
   const send = (form: Record<string, string>, headers: Record<string, string> = auth): Promise<Response> =>
-    postForm(url, form, undefined, headers)
+    new Browser().post(url, form, headers)
   let res = await send({})
   t.equal(res.status, 400)
   t.same(await res.json(), { error: 'invalid_request' })
@@ -250,7 +251,7 @@ t.test('revoke endpoint errors', async (t) => {
   res = await send({ token: 'x', client_id: basicClient.clientId }, {})
   t.equal(res.status, 401, 'confidential client without its secret')
   const config = await configFor(basicClient, 'basic')
-  const { tokens } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid')
+  const { tokens } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid')
   res = await send({ token: tokens.access_token })
   t.equal(res.status, 400)
   t.same(await res.json(), { error: 'unsupported_token_type' })
@@ -263,29 +264,29 @@ t.test('revoke endpoint errors', async (t) => {
 
 t.test('userInfo errors', async (t) => {
   const url = `${cognito.origin}/oauth2/userInfo`
-  let res = await get(url)
+  let res = await new Browser().get(url)
   t.equal(res.status, 400)
   t.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_request", error_description="Bad OAuth2 request at UserInfo Endpoint"')
-  res = await get(url, undefined, { authorization: 'Bearer garbage' })
+  res = await new Browser().get(url, { authorization: 'Bearer garbage' })
   t.equal(res.status, 401)
   const config = await configFor(basicClient, 'basic')
-  const { tokens } = await fullFlow(cognito, config, 'demo', 'Demo-passw0rd', 'openid')
-  res = await get(url, undefined, { authorization: `Bearer ${tokens.id_token}` })
+  const { tokens } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid')
+  res = await new Browser().get(url, { authorization: `Bearer ${tokens.id_token}` })
   t.equal(res.status, 401, 'an ID token is refused')
   const [h, p, s] = tokens.access_token.split('.')
   const payload = JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) as Record<string, unknown>
   payload['username'] = 'reader'
   const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`
-  res = await get(url, undefined, { authorization: `Bearer ${forged}` })
+  res = await new Browser().get(url, { authorization: `Bearer ${forged}` })
   t.equal(res.status, 401, 'tampered payload')
   cognito.addUser({ username: 'shortlived', password: 'Short-passw0rd' })
-  const other = await fullFlow(cognito, config, 'shortlived', 'Short-passw0rd', 'openid')
+  const other = await fullFlow(config, 'shortlived', 'Short-passw0rd', 'openid')
   cognito.setUserEnabled('shortlived', false)
-  res = await get(url, undefined, { authorization: `Bearer ${other.tokens.access_token}` })
+  res = await new Browser().get(url, { authorization: `Bearer ${other.tokens.access_token}` })
   t.equal(res.status, 401, 'disabled user')
   t.equal(await oauthError(oidc.refreshTokenGrant(config, other.tokens.refresh_token ?? '')), 'invalid_grant', 'disabled user cannot refresh')
   cognito.setUserEnabled('shortlived', true)
-  res = await get(url, undefined, { authorization: `Bearer ${other.tokens.access_token}` })
+  res = await new Browser().get(url, { authorization: `Bearer ${other.tokens.access_token}` })
   t.equal(res.status, 200, 're-enabled')
 })
 
@@ -294,12 +295,12 @@ t.test('access token expiry at userInfo', async (t) => {
   const timed = await startLocalCognito({ clients: [basicClient], now: () => clock, accessTokenTtlSeconds: 300 })
   t.teardown(() => timed.close())
   const config = await oidc.discovery(new URL(timed.issuer), basicClient.clientId, basicClient.clientSecret, oidc.ClientSecretBasic(basicClient.clientSecret ?? ''), { execute: [oidc.allowInsecureRequests] })
-  const { tokens } = await fullFlow(timed, config, 'demo', 'Demo-passw0rd', 'openid')
+  const { tokens } = await fullFlow(config, 'demo', 'Demo-passw0rd', 'openid')
   t.equal(tokens.expires_in, 300)
   const access = decodeJwt(tokens.access_token).payload
   t.equal(Number(access['exp']) - Number(access['iat']), 300)
   clock += 301 * 1000
-  const res = await get(`${timed.origin}/oauth2/userInfo`, undefined, { authorization: `Bearer ${tokens.access_token}` })
+  const res = await new Browser().get(`${timed.origin}/oauth2/userInfo`, { authorization: `Bearer ${tokens.access_token}` })
   t.equal(res.status, 401)
 })
 

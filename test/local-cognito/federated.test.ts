@@ -2,7 +2,8 @@ import t from 'tap'
 import * as oidc from 'openid-client'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { FEDERATED_TEST_USER, startLocalCognito, type LocalCognito } from '../../src/local-cognito/index.js'
-import { CALLBACK, CookieJar, authorizeUrl, codeParams, confidentialClient, decodeJwt, get, parseForm, postForm, type LoginForm } from './helpers.js'
+import { Browser, parseSignInForm, type HostedForm } from '../helpers/browser.js'
+import { CALLBACK, authorizeUrl, codeParams, cognitoCookie, confidentialClient, decodeJwt } from './helpers.js'
 
 const client = confidentialClient('federated0client000000001')
 const cognito = await startLocalCognito({ clients: [client] })
@@ -19,26 +20,26 @@ async function configFor(cog: LocalCognito): Promise<oidc.Configuration> {
 }
 
 /** authorize (identity_provider given) → 302 to the IdP page → GET it; returns the page's form. */
-async function openIdpPage(cog: LocalCognito, url: string, jar: CookieJar): Promise<{ page: URL; form: LoginForm; res: Response }> {
-  const res = await get(url, jar)
+async function openIdpPage(cog: LocalCognito, url: string, browser: Browser): Promise<{ page: URL; form: HostedForm; res: Response }> {
+  const res = await browser.get(url)
   if (res.status !== 302) throw new Error(`authorize answered ${res.status}`)
   const page = location(res, cog.origin)
-  const pageRes = await get(page, jar)
+  const pageRes = await browser.get(page)
   if (pageRes.status !== 200) throw new Error(`IdP page answered ${pageRes.status}`)
-  return { page, form: parseForm(await pageRes.text()), res: pageRes }
+  return { page, form: parseSignInForm(await pageRes.text(), page), res: pageRes }
 }
 
 /** POST the IdP form with the given button, then follow the IdP's redirect to /oauth2/idpresponse. */
-async function pressButton(cog: LocalCognito, form: LoginForm, action: 'continue' | 'cancel', jar: CookieJar): Promise<{ idp: Response; final: Response }> {
-  const idp = await postForm(new URL(form.action, cog.origin), { _csrf: form.csrf, action }, jar)
+async function pressButton(cog: LocalCognito, form: HostedForm, action: 'continue' | 'cancel', browser: Browser): Promise<{ idp: Response; final: Response }> {
+  const idp = await browser.post(form.action, { _csrf: form.csrf, action })
   if (idp.status !== 302) throw new Error(`IdP form answered ${idp.status}`)
   const back = location(idp, cog.origin)
   secrets.add(back.searchParams.get('code') ?? '')
-  const final = await get(back, jar)
+  const final = await browser.get(back)
   return { idp, final }
 }
 
-async function federatedFlow(cog: LocalCognito, config: oidc.Configuration, jar = new CookieJar()) {
+async function federatedFlow(cog: LocalCognito, config: oidc.Configuration, browser = new Browser()) {
   const verifier = oidc.randomPKCECodeVerifier()
   const challenge = await oidc.calculatePKCECodeChallenge(verifier)
   const state = oidc.randomState()
@@ -52,19 +53,19 @@ async function federatedFlow(cog: LocalCognito, config: oidc.Configuration, jar 
     nonce,
     identity_provider: 'Google',
   })
-  const { page, form } = await openIdpPage(cog, url.href, jar)
-  const { final } = await pressButton(cog, form, 'continue', jar)
+  const { page, form } = await openIdpPage(cog, url.href, browser)
+  const { final } = await pressButton(cog, form, 'continue', browser)
   const callback = location(final)
   secrets.add(callback.searchParams.get('code') ?? '')
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce })
   for (const v of [tokens.access_token, tokens.id_token, tokens.refresh_token]) if (v) secrets.add(v)
-  return { tokens, page, final, callback, state, jar }
+  return { tokens, page, final, callback, state, browser }
 }
 
 t.test('full code flow through the simulated Google', async (t) => {
   cognito.resetRequests()
   const config = await configFor(cognito)
-  const jar = new CookieJar()
+  const browser = new Browser()
   const verifier = oidc.randomPKCECodeVerifier()
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: CALLBACK,
@@ -76,7 +77,7 @@ t.test('full code flow through the simulated Google', async (t) => {
     identity_provider: 'Google',
   })
 
-  const res = await get(url, jar)
+  const res = await browser.get(url)
   t.equal(res.status, 302, 'authorize skips the login page')
   const page = location(res)
   t.equal(page.pathname, '/federated/Google/authorize')
@@ -84,7 +85,7 @@ t.test('full code flow through the simulated Google', async (t) => {
   t.match(page.searchParams.get('state'), /^[A-Za-z0-9_-]{43}$/)
   t.not(page.searchParams.get('state'), 'orig-state-1')
 
-  const pageRes = await get(page, jar)
+  const pageRes = await browser.get(page)
   t.equal(pageRes.status, 200)
   t.match(pageRes.headers.get('content-type'), /^text\/html/)
   const html = await pageRes.text()
@@ -93,10 +94,11 @@ t.test('full code flow through the simulated Google', async (t) => {
   t.match(html, FEDERATED_TEST_USER.name)
   t.match(html, /<button id="federatedContinueButton" name="action" value="continue" type="submit">Continue<\/button>/)
   t.match(html, /<button id="federatedCancelButton" name="action" value="cancel" type="submit">Cancel<\/button>/)
-  const form = parseForm(html)
-  t.equal(form.action, `/federated/Google/authorize?state=${page.searchParams.get('state')}`)
+  const form = parseSignInForm(html, page)
+  t.equal(form.name, 'federatedSignInForm')
+  t.equal(form.formAction, `/federated/Google/authorize?state=${page.searchParams.get('state')}`)
 
-  const { idp, final } = await pressButton(cognito, form, 'continue', jar)
+  const { idp, final } = await pressButton(cognito, form, 'continue', browser)
   const back = location(idp)
   t.equal(back.pathname, '/oauth2/idpresponse', 'the IdP answers to Cognito')
   t.equal(back.searchParams.get('state'), page.searchParams.get('state'))
@@ -105,7 +107,7 @@ t.test('full code flow through the simulated Google', async (t) => {
   const callback = location(final)
   t.equal(`${callback.origin}${callback.pathname}`, CALLBACK)
   t.equal(callback.searchParams.get('state'), 'orig-state-1', 'original state')
-  t.ok(jar.get('cognito'), 'hosted-UI session started')
+  t.ok(cognitoCookie(browser, cognito, 'cognito'), 'hosted-UI session started')
 
   const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'orig-state-1', expectedNonce: 'nonce-1' })
   for (const v of [tokens.access_token, tokens.id_token, tokens.refresh_token]) if (v) secrets.add(v)
@@ -170,7 +172,7 @@ t.test('full code flow through the simulated Google', async (t) => {
 t.test('a second federated sign-in reuses the user (same sub)', async (t) => {
   const config = await configFor(cognito)
   const first = await federatedFlow(cognito, config)
-  const second = await federatedFlow(cognito, config) // fresh cookie jar: through the IdP page again
+  const second = await federatedFlow(cognito, config) // a fresh Browser (no cookies): through the IdP page again
   const a = decodeJwt(first.tokens.id_token ?? '').payload
   const b = decodeJwt(second.tokens.id_token ?? '').payload
   t.equal(b['sub'], a['sub'])
@@ -179,39 +181,39 @@ t.test('a second federated sign-in reuses the user (same sub)', async (t) => {
   t.same(b['cognito:groups'], [`${cognito.userPoolId}_Google`], 'automatic group not duplicated')
 
   // The Cognito session from the federated sign-in serves a plain authorize without any page.
-  const res = await get(authorizeUrl(cognito, codeParams(client, { scope: 'openid', state: 's2' })), second.jar)
+  const res = await second.browser.get(authorizeUrl(cognito, codeParams(client, { scope: 'openid', state: 's2' })))
   t.equal(location(res).searchParams.get('state'), 's2')
   t.ok(location(res).searchParams.get('code'), 'code from the session')
   // identity_provider=Google still goes to the IdP page, session or not.
-  const viaIdp = await get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google' })), second.jar)
+  const viaIdp = await second.browser.get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google' })))
   t.equal(location(viaIdp).pathname, '/federated/Google/authorize')
 })
 
 t.test('Cancel yields access_denied with the original state', async (t) => {
   cognito.resetRequests()
-  const jar = new CookieJar()
-  const { form } = await openIdpPage(cognito, authorizeUrl(cognito, codeParams(client, { state: 'orig/st=ate+1', identity_provider: 'Google' })), jar)
-  const { idp, final } = await pressButton(cognito, form, 'cancel', jar)
+  const browser = new Browser()
+  const { form } = await openIdpPage(cognito, authorizeUrl(cognito, codeParams(client, { state: 'orig/st=ate+1', identity_provider: 'Google' })), browser)
+  const { idp, final } = await pressButton(cognito, form, 'cancel', browser)
   t.equal(location(idp).pathname, '/oauth2/idpresponse')
   t.equal(location(idp).searchParams.get('error'), 'access_denied')
   t.equal(final.status, 302)
   const callback = location(final)
   t.equal(`${callback.origin}${callback.pathname}`, CALLBACK)
   t.same([...callback.searchParams], [['error', 'access_denied'], ['state', 'orig/st=ate+1']], 'no code, state verbatim')
-  t.notOk(jar.get('cognito'), 'no session')
+  t.notOk(cognitoCookie(browser, cognito, 'cognito'), 'no session')
   t.equal(cognito.requests.find((r) => r.path === '/oauth2/idpresponse')?.error, 'access_denied')
 
   // The state was used up: going back to the page or replaying the answer fails.
-  const again = await get(new URL(form.action, cognito.origin), jar)
+  const again = await browser.get(form.action)
   t.equal(again.status, 400)
   t.match(await again.text(), 'An error was encountered with the requested page.')
-  const replay = await get(location(idp), jar)
+  const replay = await browser.get(location(idp))
   t.equal(replay.status, 400)
 })
 
 t.test('unknown provider names are refused (case-sensitive)', async (t) => {
   for (const name of ['google', 'GOOGLE', 'Facebook', '']) {
-    const res = await get(authorizeUrl(cognito, codeParams(client, { state: 'st-u', identity_provider: name })))
+    const res = await new Browser().get(authorizeUrl(cognito, codeParams(client, { state: 'st-u', identity_provider: name })))
     t.equal(res.status, 302)
     const loc = location(res)
     t.equal(`${loc.origin}${loc.pathname}`, CALLBACK, `${name}: error goes to the redirect_uri`)
@@ -219,41 +221,41 @@ t.test('unknown provider names are refused (case-sensitive)', async (t) => {
     t.equal(loc.searchParams.get('error_description'), `Identity provider ${name} does not exist for this client.`)
     t.equal(loc.searchParams.get('state'), 'st-u')
   }
-  const page = await get(`${cognito.origin}/federated/Facebook/authorize?state=${'a'.repeat(43)}`)
+  const page = await new Browser().get(`${cognito.origin}/federated/Facebook/authorize?state=${'a'.repeat(43)}`)
   t.equal(page.status, 400, 'no page for an unknown provider')
 
-  const res = await get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'COGNITO' })))
+  const res = await new Browser().get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'COGNITO' })))
   t.equal(location(res).pathname, '/login', 'COGNITO still means the login page')
 })
 
 t.test('the IdP form needs the CSRF token, a known state of the same provider and a button', async (t) => {
-  const jar = new CookieJar()
-  const { form } = await openIdpPage(cognito, authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google' })), jar)
-  const action = new URL(form.action, cognito.origin)
+  const browser = new Browser()
+  const { form } = await openIdpPage(cognito, authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google' })), browser)
+  const action = form.action
 
-  let res = await postForm(action, { action: 'continue' }, jar)
+  let res = await browser.post(action, { action: 'continue' })
   t.equal(res.status, 403, 'no _csrf')
-  res = await postForm(action, { _csrf: '00000000-0000-4000-8000-000000000000', action: 'continue' }, jar)
+  res = await browser.post(action, { _csrf: '00000000-0000-4000-8000-000000000000', action: 'continue' })
   t.equal(res.status, 403, 'wrong _csrf')
-  res = await postForm(action, { _csrf: form.csrf, action: 'continue' })
+  res = await new Browser().post(action, { _csrf: form.csrf, action: 'continue' })
   t.equal(res.status, 403, 'no cookie')
-  res = await postForm(action, { _csrf: form.csrf }, jar)
+  res = await browser.post(action, { _csrf: form.csrf })
   t.equal(res.status, 400, 'no button')
-  res = await postForm(`${cognito.origin}/federated/Google/authorize?state=${'b'.repeat(43)}`, { _csrf: form.csrf, action: 'continue' }, jar)
+  res = await browser.post(`${cognito.origin}/federated/Google/authorize?state=${'b'.repeat(43)}`, { _csrf: form.csrf, action: 'continue' })
   t.equal(res.status, 400, 'unknown state')
 
   // The failed attempts did not consume the state.
-  res = await postForm(action, { _csrf: form.csrf, action: 'continue' }, jar)
+  res = await browser.post(action, { _csrf: form.csrf, action: 'continue' })
   t.equal(res.status, 302)
   t.equal(location(res).pathname, '/oauth2/idpresponse')
-  const final = await get(location(res), jar)
+  const final = await browser.get(location(res))
   t.ok(location(final).searchParams.get('code'))
 
   // A forged IdP answer (made-up code) is refused with the IdP error shape.
-  const jar2 = new CookieJar()
-  const other = await openIdpPage(cognito, authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google', state: 'st-f' })), jar2)
+  const browser2 = new Browser()
+  const other = await openIdpPage(cognito, authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google', state: 'st-f' })), browser2)
   const stateId = other.page.searchParams.get('state') ?? ''
-  res = await get(`${cognito.origin}/oauth2/idpresponse?code=${crypto.randomUUID()}&state=${stateId}`, jar2)
+  res = await browser2.get(`${cognito.origin}/oauth2/idpresponse?code=${crypto.randomUUID()}&state=${stateId}`)
   t.equal(res.status, 302)
   t.same(Object.fromEntries(location(res).searchParams), {
     error: 'invalid_request',
@@ -265,21 +267,21 @@ t.test('the IdP form needs the CSRF token, a known state of the same provider an
 t.test('federated users cannot use the password form', async (t) => {
   const config = await configFor(cognito)
   await federatedFlow(cognito, config)
-  const jar = new CookieJar()
-  const loginRes = await get(authorizeUrl(cognito, codeParams(client)), jar)
-  const page = await get(location(loginRes), jar)
-  const form = parseForm(await page.text())
-  const res = await postForm(new URL(form.action, cognito.origin), { _csrf: form.csrf, username: GOOGLE_USERNAME, password: '' }, jar)
+  const browser = new Browser()
+  const loginRes = await browser.get(authorizeUrl(cognito, codeParams(client)))
+  const page = await browser.get(location(loginRes))
+  const form = parseSignInForm(await page.text(), location(loginRes))
+  const res = await browser.post(form.action, { _csrf: form.csrf, username: GOOGLE_USERNAME, password: '' })
   t.equal(res.status, 400)
   t.match(await res.text(), 'Incorrect username or password.')
 })
 
 t.test('prompt=none with a federated provider', async (t) => {
-  let res = await get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google', prompt: 'none', state: 'pn' })))
+  let res = await new Browser().get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google', prompt: 'none', state: 'pn' })))
   t.same(Object.fromEntries(location(res).searchParams), { error: 'login_required', state: 'pn' }, 'no session')
   const config = await configFor(cognito)
-  const { jar } = await federatedFlow(cognito, config)
-  res = await get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google', prompt: 'none', state: 'pn' })), jar)
+  const { browser } = await federatedFlow(cognito, config)
+  res = await browser.get(authorizeUrl(cognito, codeParams(client, { identity_provider: 'Google', prompt: 'none', state: 'pn' })))
   t.ok(location(res).searchParams.get('code'), 'session of the Google user: silent code')
 })
 
@@ -290,11 +292,11 @@ t.test('several providers, tests-set groups, a pre-added user, disabled user', a
 
   // A user added before the first sign-in is linked and keeps its sub and groups.
   cog.addUser({ username: 'corpoidc_102600000000000000001', password: 'unused-Passw0rd', sub: 'fixed-sub-corp', email: 'corp@example.com', emailVerified: true, groups: ['admin'] })
-  const jar = new CookieJar()
+  const browser = new Browser()
   const url = authorizeUrl(cog, codeParams(client, { scope: 'openid email', identity_provider: 'CorpOIDC', state: 'c1' }))
-  const { page, form } = await openIdpPage(cog, url, jar)
+  const { page, form } = await openIdpPage(cog, url, browser)
   t.equal(page.pathname, '/federated/CorpOIDC/authorize')
-  const { final } = await pressButton(cog, form, 'continue', jar)
+  const { final } = await pressButton(cog, form, 'continue', browser)
   const code = location(final, cog.origin).searchParams.get('code') ?? ''
   const tokens = await oidc.authorizationCodeGrant(config, location(final, cog.origin), { expectedState: 'c1' })
   t.ok(code)
@@ -305,8 +307,8 @@ t.test('several providers, tests-set groups, a pre-added user, disabled user', a
   t.match(claims['identities'], [{ providerName: 'CorpOIDC', providerType: 'OIDC', issuer: null, primary: 'true' }])
 
   // A Google state is not accepted on the CorpOIDC page.
-  const g = await get(authorizeUrl(cog, codeParams(client, { identity_provider: 'Google' })), jar)
-  const wrong = await get(`${cog.origin}/federated/CorpOIDC/authorize?${location(g, cog.origin).searchParams.toString()}`, jar)
+  const g = await browser.get(authorizeUrl(cog, codeParams(client, { identity_provider: 'Google' })))
+  const wrong = await browser.get(`${cog.origin}/federated/CorpOIDC/authorize?${location(g, cog.origin).searchParams.toString()}`)
   t.equal(wrong.status, 400)
 
   // Groups set by the test, then a new Google user with its own automatic group.
@@ -318,16 +320,16 @@ t.test('several providers, tests-set groups, a pre-added user, disabled user', a
   t.not(decodeJwt(second.tokens.id_token ?? '').payload['sub'], 'fixed-sub-corp', 'another user per provider')
 
   cog.setUserEnabled(GOOGLE_USERNAME, false)
-  const j3 = new CookieJar()
-  const p3 = await openIdpPage(cog, authorizeUrl(cog, codeParams(client, { identity_provider: 'Google', state: 'd' })), j3)
-  const { final: denied } = await pressButton(cog, p3.form, 'continue', j3)
+  const browser3 = new Browser()
+  const p3 = await openIdpPage(cog, authorizeUrl(cog, codeParams(client, { identity_provider: 'Google', state: 'd' })), browser3)
+  const { final: denied } = await pressButton(cog, p3.form, 'continue', browser3)
   t.same(Object.fromEntries(location(denied, cog.origin).searchParams), { error: 'invalid_request', error_description: 'User is disabled.', state: 'd' })
 })
 
 t.test('federatedProviders: [] turns federation off; bad names are refused', async (t) => {
   const cog = await startLocalCognito({ clients: [client], federatedProviders: [] })
   t.teardown(() => cog.close())
-  const res = await get(authorizeUrl(cog, codeParams(client, { identity_provider: 'Google' })))
+  const res = await new Browser().get(authorizeUrl(cog, codeParams(client, { identity_provider: 'Google' })))
   t.equal(location(res, cog.origin).searchParams.get('error'), 'invalid_request')
   await t.rejects(startLocalCognito({ federatedProviders: ['COGNITO'] }))
   await t.rejects(startLocalCognito({ federatedProviders: ['Google', 'google'] }))

@@ -1,53 +1,10 @@
-/** Shared helpers for the local Cognito tests (real HTTP, no mocks). */
+/** Shared helpers for the local Cognito tests (real HTTP through the tests' one Browser, no mocks). */
 import { createHash, randomBytes } from 'node:crypto'
 import type { LocalCognito, LocalCognitoClient } from '../../src/local-cognito/index.js'
+import { Browser, parseSignInForm, type HostedForm } from '../helpers/browser.js'
 
 export const APP = 'http://localhost:3000'
 export const CALLBACK = `${APP}/auth/callback`
-
-export class CookieJar {
-  private readonly cookies = new Map<string, string>()
-
-  store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const pair = line.split(';')[0] ?? ''
-      const i = pair.indexOf('=')
-      const name = pair.slice(0, i).trim()
-      const value = pair.slice(i + 1).trim()
-      if (value === '' || /max-age=0\b/i.test(line) || /expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name)
-      else this.cookies.set(name, value)
-    }
-  }
-
-  get(name: string): string | undefined {
-    return this.cookies.get(name)
-  }
-
-  set(name: string, value: string): void {
-    this.cookies.set(name, value)
-  }
-
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
-  }
-}
-
-export async function get(url: string | URL, jar?: CookieJar, headers: Record<string, string> = {}): Promise<Response> {
-  const res = await fetch(url, { redirect: 'manual', headers: { ...(jar ? { cookie: jar.header() } : {}), ...headers } })
-  jar?.store(res)
-  return res
-}
-
-export async function postForm(url: string | URL, form: Record<string, string>, jar?: CookieJar, headers: Record<string, string> = {}): Promise<Response> {
-  const res = await fetch(url, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(jar ? { cookie: jar.header() } : {}), ...headers },
-    body: new URLSearchParams(form).toString(),
-  })
-  jar?.store(res)
-  return res
-}
 
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url')
@@ -62,25 +19,22 @@ export function codeParams(client: LocalCognitoClient, extra: Record<string, str
   return { response_type: 'code', client_id: client.clientId, redirect_uri: client.callbackUrls[0] ?? '', ...extra }
 }
 
-export interface LoginForm {
-  action: string
-  csrf: string
+export interface LoginForm extends HostedForm {
+  /** The page the form is on. */
   html: string
 }
 
-export function parseForm(html: string): LoginForm {
-  const action = /<form method="post" action="([^"]*)"/.exec(html)?.[1]
-  const csrf = /name="_csrf" value="([^"]*)"/.exec(html)?.[1]
-  if (action === undefined || csrf === undefined) throw new Error('no form in page')
-  return { action: action.replace(/&amp;/g, '&'), csrf, html }
-}
-
-/** GET the page at `url` (following one redirect to /login if needed) and return its form. */
-export async function openForm(cognito: LocalCognito, url: string, jar: CookieJar): Promise<LoginForm> {
-  let res = await get(url, jar)
-  if (res.status === 302) res = await get(new URL(res.headers.get('location') ?? '', cognito.origin), jar)
+/** GET the page at `url` (following one redirect to the page, e.g. authorize → /login) and return its form. */
+export async function openForm(url: string | URL, browser: Browser): Promise<LoginForm> {
+  let pageUrl = new URL(url)
+  let res = await browser.get(pageUrl)
+  if (res.status === 302) {
+    pageUrl = new URL(res.headers.get('location') ?? '', pageUrl)
+    res = await browser.get(pageUrl)
+  }
   if (res.status !== 200) throw new Error(`form page answered ${res.status}`)
-  return parseForm(await res.text())
+  const html = await res.text()
+  return { ...parseSignInForm(html, pageUrl), html }
 }
 
 /** Authorize → /login → POST credentials; returns the final response (302 to the callback on success). */
@@ -89,11 +43,16 @@ export async function signIn(
   params: Record<string, string>,
   username: string,
   password: string,
-  jar = new CookieJar(),
-): Promise<{ res: Response; jar: CookieJar }> {
-  const form = await openForm(cognito, authorizeUrl(cognito, params), jar)
-  const res = await postForm(new URL(form.action, cognito.origin), { _csrf: form.csrf, username, password }, jar)
-  return { res, jar }
+  browser = new Browser(),
+): Promise<{ res: Response; browser: Browser }> {
+  const form = await openForm(authorizeUrl(cognito, params), browser)
+  const res = await browser.post(form.action, { _csrf: form.csrf, username, password })
+  return { res, browser }
+}
+
+/** The cookie `name` the browser holds for the local Cognito's site. */
+export function cognitoCookie(browser: Browser, cognito: LocalCognito, name: string): string | undefined {
+  return browser.cookie(new URL(cognito.origin).hostname, name)
 }
 
 /** Sign in and return the code from the callback redirect. */
@@ -115,7 +74,7 @@ export async function token(
   form: Record<string, string>,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; text: string; json: Record<string, unknown> }> {
-  const res = await postForm(`${cognito.origin}/oauth2/token`, form, undefined, headers)
+  const res = await new Browser().post(`${cognito.origin}/oauth2/token`, form, headers)
   const text = await res.text()
   let json: Record<string, unknown> = {}
   try {

@@ -10,7 +10,7 @@ import { buildApp } from '../../src/app.js'
 import { loadPoolConfig } from '../../src/config/index.js'
 import { defaultLocalClient } from '../../src/local-cognito/index.js'
 import { TRANSACTION_TTL_SECONDS, createTransactionSealer } from '../../src/auth/transaction.js'
-import { Browser, parseSignInForm } from '../helpers/browser.js'
+import { Browser, csrfTokenOf, parseSignInForm } from '../helpers/browser.js'
 import { TestClock } from '../helpers/clock.js'
 import { signIn, startCognito, startStack } from '../helpers/stack.js'
 import { assertNobodySignedIn, storeSize } from './helpers.js'
@@ -133,7 +133,7 @@ t.test('session fixation: an id planted before sign-in is not the one after', as
   await victim.get(`${stack.baseUrl}/`).then((r) => r.arrayBuffer())
   const page = await victim.get(`${stack.baseUrl}/logout`)
   t.equal(page.status, 200)
-  const out = await victim.post(`${stack.baseUrl}/logout`, { _csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '' })
+  const out = await victim.post(`${stack.baseUrl}/logout`, { _csrf: csrfTokenOf(await page.text()) })
   t.equal(out.status, 303)
   const fresh = await signIn(victim, stack)
   t.equal(fresh.response.status, 200)

@@ -87,8 +87,3 @@ export async function startLoginState(browser: Browser, stack: Stack, path = '/l
   if (!state) throw new Error('no state in the authorization URL')
   return state
 }
-
-/** Number of requests the emulator saw for the JWKS document. */
-export function jwksFetches(stack: Stack): number {
-  return stack.cognito.requests.filter((r) => r.path.endsWith('/jwks.json')).length
-}

@@ -5,8 +5,8 @@
 import t from 'tap'
 import type { Faults } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
-import { signIn, startStack } from '../helpers/stack.js'
-import { assertCleanFailure, jwksFetches, signInWithFaults, storeSize } from './helpers.js'
+import { jwksFetches, signIn, startStack } from '../helpers/stack.js'
+import { assertCleanFailure, signInWithFaults, storeSize } from './helpers.js'
 
 // Many sign-ins from one address in a minute: above the default per-IP limit.
 const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '100' } })
@@ -46,7 +46,7 @@ for (const [name, faults] of attacks) {
 t.test('signing-key rotation: the JWKS is fetched again once and the next sign-in succeeds', async (t) => {
   const first = await signIn(new Browser(), stack)
   t.equal(first.response.status, 200)
-  const fetchesBefore = jwksFetches(stack)
+  const fetchesBefore = jwksFetches(stack.cognito)
   t.ok(fetchesBefore >= 1, 'the JWKS was fetched for the first sign-in')
 
   await stack.cognito.rotateKeys()
@@ -54,23 +54,23 @@ t.test('signing-key rotation: the JWKS is fetched again once and the next sign-i
   // asking Cognito; this app's keys were downloaded moments ago, so let that time pass.
   const early = await signIn(new Browser(), stack)
   t.equal(early.response.status, 502, 'within the cooldown: refused, the JWKS not fetched again')
-  t.equal(jwksFetches(stack), fetchesBefore)
+  t.equal(jwksFetches(stack.cognito), fetchesBefore)
   stack.clock.advance(30_000)
   const second = await signIn(new Browser(), stack)
   t.equal(second.response.status, 200, 'signed in with a token from the new key')
   t.equal(new URL(second.url).pathname, '/logged-in')
-  t.equal(jwksFetches(stack), fetchesBefore + 1, 'the JWKS was fetched exactly once more')
+  t.equal(jwksFetches(stack.cognito), fetchesBefore + 1, 'the JWKS was fetched exactly once more')
 
   const third = await signIn(new Browser(), stack)
   t.equal(third.response.status, 200)
-  t.equal(jwksFetches(stack), fetchesBefore + 1, 'the new keys are cached')
+  t.equal(jwksFetches(stack.cognito), fetchesBefore + 1, 'the new keys are cached')
 })
 
 t.test('an unknown key does not make the app hammer the JWKS endpoint', async (t) => {
-  const before = jwksFetches(stack)
+  const before = jwksFetches(stack.cognito)
   for (let i = 0; i < 3; i++) {
     const { response } = await signInWithFaults(stack, { idTokenSigning: 'unknown-key' })
     t.equal(response.status, 502)
   }
-  t.ok(jwksFetches(stack) - before <= 1, 'at most one refetch for a run of unknown keys')
+  t.ok(jwksFetches(stack.cognito) - before <= 1, 'at most one refetch for a run of unknown keys')
 })

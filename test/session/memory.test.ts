@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import type { Session } from 'fastify'
 import { MemorySessionStore } from '../../src/session/stores/memory.js'
+import { sleep } from '../helpers/clock.js'
 
 type Data = Record<string, unknown> & { cookie: { originalMaxAge: number | null, expires?: Date | null } }
 
@@ -89,7 +90,7 @@ t.test('the sweep timer removes expired entries', async (t) => {
   t.equal(store.size, 3)
   now = 100
   const deadline = Date.now() + 2000
-  while (store.size > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  while (store.size > 1 && Date.now() < deadline) await sleep(10)
   t.equal(store.size, 1, 'expired ones swept without any get')
   t.ok(await get(store, 'long'))
 })

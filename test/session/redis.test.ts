@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
 import { RedisSessionStore, reconnectDelayMs } from '../../src/session/stores/redis.js'
 import { SessionStoreUnavailableError } from '../../src/session/stores/types.js'
+import { sleep } from '../helpers/clock.js'
 import { REDIS_URL, deleteKeys, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
 
 type Data = Record<string, unknown>
@@ -18,7 +19,6 @@ function get (store: RedisSessionStore, id: string): Promise<Data | null | undef
 function destroy (store: RedisSessionStore, id: string): Promise<void> {
   return new Promise((resolve, reject) => { store.destroy(id, (err) => { err ? reject(err) : resolve() }) })
 }
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Time an operation that must fail; returns [error, elapsed ms]. */
 async function failure (op: () => Promise<unknown>): Promise<[unknown, number]> {
@@ -107,9 +107,13 @@ if (await requireRedis(t)) {
     t.ok(both <= now + 30_000 - readAt + 1, `never beyond the absolute expiry (${both} ≤ ${now + 30_000 - readAt})`)
     t.ok(none > 3_000 && none <= 5_000, `no-expiry PTTL ${none} ≈ defaultTtlMs`)
 
-    await set(store, 'short', { cookie: { originalMaxAge: null }, absoluteExpiresAt: Date.now() + 150 })
+    // Redis's own expiry runs on real time (no clock to move): a 50 ms lifetime, and a wait just past it.
+    await set(store, 'short', { cookie: { originalMaxAge: null }, absoluteExpiresAt: Date.now() + 50 })
+    const storedBy = Date.now()
+    const short = await admin.pttl(prefix + 'short')
+    t.ok(short > 0 && short <= 50, `PTTL ${short} ≤ the 50 ms left`)
     t.ok(await get(store, 'short'))
-    await sleep(300)
+    await sleep(storedBy + 60 - Date.now())
     t.equal(await get(store, 'short'), null, 'Redis expired it')
   })
 
@@ -159,9 +163,13 @@ if (await requireRedis(t)) {
 
     await a.unlock('refresh:s1', token as string)
     t.equal(await admin.exists(prefix + 'lock:refresh:s1'), 0, 'owner unlock deletes it')
-    const tokenB = await b.tryLock('refresh:s1', 100)
+    // The lock's TTL is Redis's own (real time): 30 ms, and a wait just past it.
+    const tokenB = await b.tryLock('refresh:s1', 30)
+    const lockedBy = Date.now()
     t.type(tokenB, 'string', 'b gets it now')
-    await sleep(250)
+    const shortLock = await admin.pttl(prefix + 'lock:refresh:s1')
+    t.ok(shortLock > 0 && shortLock <= 30, `held, PTTL ${shortLock} ≤ 30 ms`)
+    await sleep(lockedBy + 40 - Date.now())
     const tokenA = await a.tryLock('refresh:s1', 5_000)
     t.type(tokenA, 'string', 'lock expired by TTL')
     await b.unlock('refresh:s1', tokenB as string)
@@ -202,6 +210,8 @@ if (await requireRedis(t)) {
     process.on('unhandledRejection', onUnhandled)
     t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
 
+    let reconnects = 0
+    store.client.on('reconnecting', () => { reconnects++ })
     await own.stop()
 
     const [getErr, getMs] = await failure(() => get(store, 'before'))
@@ -220,14 +230,16 @@ if (await requireRedis(t)) {
     t.equal(await store.ping(), false, 'ping false while down')
     t.ok(Date.now() - pingStarted < 2000, 'ping answers within its timeout')
 
-    // stay down across a few reconnect attempts
-    await sleep(1500)
+    // Stay down across a few reconnect attempts (counted as they happen, not timed).
+    const deadline = Date.now() + 10_000
+    while (reconnects < 4 && Date.now() < deadline) await sleep(50)
+    t.ok(reconnects >= 4, `${reconnects} reconnect attempts while down`)
     t.equal(await store.ping(), false)
 
     await own.start()
-    const deadline = Date.now() + 10_000
+    const upBy = Date.now() + 10_000
     let up = false
-    while (!up && Date.now() < deadline) up = await store.ping()
+    while (!up && Date.now() < upBy) up = await store.ping()
     t.ok(up, 'ping true again after restart, same store')
 
     await set(store, 'after', { cookie: { originalMaxAge: null }, v: 'after-restart' })

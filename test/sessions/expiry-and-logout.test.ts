@@ -2,45 +2,89 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
-import { sessionIdOf, signIn, sleep, startStack } from '../helpers/stack.js'
+import { sessionIdOf, signIn, startStack, type Stack } from '../helpers/stack.js'
+
+const MINUTE = 60_000
+
+/** The session behind the browser's cookie, straight from the store. */
+async function storedSession(stack: Stack, browser: Browser) {
+  return stack.app.sessionStore.read(sessionIdOf(browser) as string)
+}
 
 t.test('idle timeout: an unused session ends and is deleted; activity keeps it alive and rolls the cookie', async (t) => {
-  const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '2s', SESSION_MAX_AGE: '1h' } })
+  const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '10m', SESSION_MAX_AGE: '1h' } })
   const idle = new Browser()
   await signIn(idle, stack)
   const idleSid = sessionIdOf(idle) as string
+  const idleSince = (await storedSession(stack, idle))?.lastSeenAt as number
+  const edge = new Browser()
+  await signIn(edge, stack)
+  const edgeSince = (await storedSession(stack, edge))?.lastSeenAt as number
 
   const active = new Browser()
   await signIn(active, stack)
-  const firstCookie = active.setCookies.filter((c) => c.startsWith('sid=')).at(-1) ?? ''
-  for (let i = 0; i < 7; i++) {
-    await sleep(450)
+  const activeSince = (await storedSession(stack, active))?.lastSeenAt as number
+  const sidCookies = () => active.setCookies.filter((c) => c.startsWith('sid='))
+  const issued = sidCookies().length
+  const expiresOf = (c: string) => Date.parse(/Expires=([^;]+)/i.exec(c)?.[1] ?? '')
+
+  // Three page views three minutes apart: each slides the idle window and re-issues the cookie.
+  for (let i = 0; i < 3; i++) {
+    stack.clock.advance(3 * MINUTE)
     t.equal((await active.get(`${stack.baseUrl}/logged-in`)).status, 200)
   }
-  const lastCookie = active.setCookies.filter((c) => c.startsWith('sid=')).at(-1) ?? ''
-  const expiresOf = (c: string) => Date.parse(/Expires=([^;]+)/i.exec(c)?.[1] ?? '')
-  t.ok(expiresOf(lastCookie) > expiresOf(firstCookie), 'the cookie expiry rolls with activity')
-  t.equal((await active.get(`${stack.baseUrl}/logged-in`)).status, 200, 'active after 3 s with a 2 s idle timeout')
-
+  // Just before its 10 minutes: a session unused since sign-in is still there.
+  stack.clock.advanceTo(edgeSince + 10 * MINUTE - 5_000)
+  t.equal((await edge.get(`${stack.baseUrl}/logged-in`)).status, 200, 'unused for 9 min 55 s: still signed in')
+  // Just after: the one never used again is over.
+  stack.clock.advanceTo(idleSince + 10 * MINUTE + 5_000)
   const response = await idle.get(`${stack.baseUrl}/logged-in`)
-  t.equal(response.status, 302, 'the idle session is over')
+  t.equal(response.status, 302, 'unused for 10 min 5 s: the idle session is over')
+  t.equal(response.headers.get('location'), '/login?returnTo=%2Flogged-in')
   t.equal(await stack.app.sessionStore.read(idleSid), null, 'and gone from the store')
+
+  for (let i = 0; i < 4; i++) {
+    stack.clock.advance(3 * MINUTE)
+    t.equal((await active.get(`${stack.baseUrl}/logged-in`)).status, 200)
+  }
+  t.ok(stack.clock.now() - activeSince >= 21 * MINUTE, 'active for 21 min with a 10 min idle timeout')
+  t.equal((await active.get(`${stack.baseUrl}/logged-in`)).status, 200, 'and still signed in')
+  const lastSeenAt = (await storedSession(stack, active))?.lastSeenAt as number
+  t.ok(lastSeenAt - activeSince >= 21 * MINUTE, 'the idle window slid with every page view')
+
+  // The cookie rolls too: re-issued by each page view that slid the window, with a full idle window.
+  // (Its Expires comes from @fastify/session, on the real clock, so it cannot follow the moved one.)
+  const reissued = sidCookies().slice(issued)
+  t.equal(reissued.length, 7, 'one new session cookie per sliding page view')
+  const first = sidCookies()[issued - 1] ?? ''
+  for (const cookie of reissued) {
+    t.ok(expiresOf(cookie) >= expiresOf(first), 'never earlier than the first')
+    t.ok(Math.abs(expiresOf(cookie) - (Date.now() + 10 * MINUTE)) < 5_000, 'a full 10 minutes from when it was sent')
+  }
 })
 
 t.test('absolute lifetime ends a session however active it is', async (t) => {
-  const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '2s', SESSION_MAX_AGE: '3s' } })
+  const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '20m', SESSION_MAX_AGE: '50m' } })
   const browser = new Browser()
   await signIn(browser, stack)
   const sid = sessionIdOf(browser) as string
-  let status = 200
-  const started = Date.now()
-  while (status === 200 && Date.now() - started < 6000) {
-    await sleep(400)
-    status = (await browser.get(`${stack.baseUrl}/logged-in`)).status
+  const absoluteExpiresAt = (await storedSession(stack, browser))?.absoluteExpiresAt as number
+  t.ok(Math.abs(absoluteExpiresAt - (stack.clock.now() + 50 * MINUTE)) < 5_000, 'fixed at sign-in: 50 minutes on')
+
+  for (let i = 0; i < 3; i++) {
+    stack.clock.advance(15 * MINUTE)
+    t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200, 'active every 15 minutes')
   }
-  const elapsed = Date.now() - started
-  t.equal(status, 302, 'sent to sign in again')
-  t.ok(elapsed >= 2500 && elapsed < 4500, `ended after the 3 s maximum (${elapsed} ms)`)
+  stack.clock.advanceTo(absoluteExpiresAt - 5_000)
+  t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200, '5 s before the maximum: still signed in')
+  const last = await storedSession(stack, browser)
+  t.equal(last?.absoluteExpiresAt, absoluteExpiresAt, 'activity does not move the maximum')
+
+  stack.clock.advanceTo(absoluteExpiresAt + 5_000)
+  t.ok(stack.clock.now() - (last?.lastSeenAt as number) < 60_000, 'used a few seconds ago: the idle timeout is far off')
+  const response = await browser.get(`${stack.baseUrl}/logged-in`)
+  t.equal(response.status, 302, '5 s after the maximum: sent to sign in again')
+  t.equal(response.headers.get('location'), '/login?returnTo=%2Flogged-in')
   t.equal(await stack.app.sessionStore.read(sid), null, 'deleted from the store')
 })
 
@@ -104,14 +148,25 @@ t.test('expired Redis sessions are deleted, not merely ignored', async (t) => {
   const redis = new Redis(REDIS_URL)
   t.teardown(() => redis.quit())
   const stack = await startStack(t, {
-    env: { SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix, SESSION_IDLE_TIMEOUT: '2s', SESSION_MAX_AGE: '1h' },
+    env: { SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix, SESSION_IDLE_TIMEOUT: '10m', SESSION_MAX_AGE: '1h' },
   })
   const browser = new Browser()
   await signIn(browser, stack)
   const key = `${prefix}${sessionIdOf(browser)}`
   const ttl = await redis.pttl(key)
-  t.ok(ttl > 0 && ttl <= 2000, `key TTL ${ttl} ms follows the idle timeout`)
-  await sleep(2300)
-  t.equal(await redis.exists(key), 0, 'key gone after the idle timeout')
-  t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 302)
+  t.ok(ttl > 10 * MINUTE - 5_000 && ttl <= 10 * MINUTE, `key TTL ${ttl} ms follows the idle timeout`)
+  const lastSeenAt = (await storedSession(stack, browser))?.lastSeenAt as number
+
+  stack.clock.advanceTo(lastSeenAt + 10 * MINUTE - 5_000)
+  t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200, 'just before the idle timeout: still signed in')
+  const slid = (await storedSession(stack, browser))?.lastSeenAt as number
+  t.ok(slid > lastSeenAt, 'that page view slid the window')
+
+  // Past the idle timeout on the app's clock. Redis's own clock has not moved: only the app can remove the key.
+  stack.clock.advanceTo(slid + 10 * MINUTE + 5_000)
+  t.equal(await redis.exists(key), 1, 'Redis still holds the key (its TTL runs on real time)')
+  const response = await browser.get(`${stack.baseUrl}/logged-in`)
+  t.equal(response.status, 302, 'the expired session is not served')
+  t.equal(await redis.exists(key), 0, 'and the app deleted its key')
+  t.equal(browser.cookie('localhost', 'sid'), undefined, 'the cookie is cleared')
 })

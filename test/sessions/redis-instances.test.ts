@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
+import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
-import { sessionIdOf, signIn, sleep, startCognito, startStack } from '../helpers/stack.js'
+import { moveToRefresh, sessionIdOf, signIn, startSharedCognito, startStack } from '../helpers/stack.js'
 
 if (await requireRedis(t)) {
   const redisEnv = (prefix: string, url = REDIS_URL) => ({ SESSION_STORE: 'redis', REDIS_URL: url, REDIS_KEY_PREFIX: prefix })
@@ -10,9 +11,9 @@ if (await requireRedis(t)) {
   t.test('two instances share sessions through Redis: sign in on A, use on B, sign out on B', async (t) => {
     const prefix = uniquePrefix('two-instances')
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
-    const cognito = await startCognito(t)
-    const a = await startStack(t, { sharedCognito: cognito, env: redisEnv(prefix) })
-    const b = await startStack(t, { sharedCognito: cognito, env: redisEnv(prefix), appBaseUrl: a.config.web.baseUrl })
+    const { cognito, clock } = await startSharedCognito(t)
+    const a = await startStack(t, { sharedCognito: cognito, clock, env: redisEnv(prefix) })
+    const b = await startStack(t, { sharedCognito: cognito, clock, env: redisEnv(prefix), appBaseUrl: a.config.web.baseUrl })
     const browser = new Browser()
 
     await signIn(browser, a)
@@ -39,18 +40,24 @@ if (await requireRedis(t)) {
   t.test('one refresh grant for 20 concurrent requests spread over two instances', async (t) => {
     const prefix = uniquePrefix('two-instance-refresh')
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
-    const cognito = await startCognito(t, { accessTokenTtlSeconds: 4, idTokenTtlSeconds: 4 })
-    const env = { ...redisEnv(prefix), TOKEN_REFRESH_MARGIN: '2s' }
-    const a = await startStack(t, { sharedCognito: cognito, env })
-    const b = await startStack(t, { sharedCognito: cognito, env, appBaseUrl: a.config.web.baseUrl })
+    // Normal token life (1 h) and refresh margin (60 s); one clock for Cognito and both instances.
+    const { cognito, clock } = await startSharedCognito(t)
+    const env = redisEnv(prefix)
+    const a = await startStack(t, { sharedCognito: cognito, clock, env })
+    const b = await startStack(t, { sharedCognito: cognito, clock, env, appBaseUrl: a.config.web.baseUrl })
     const browser = new Browser()
     await signIn(browser, a)
     const signedIn = await a.app.sessionStore.read(sessionIdOf(browser) as string)
-    await sleep(2300)
+    const expiresAt = signedIn?.tokens?.accessExpiresAt as number
+    const spread = () => Promise.all(Array.from({ length: 20 }, (_, i) => browser.get(`${(i % 2 ? a : b).baseUrl}/logged-in`)))
+
+    moveToRefresh(a, expiresAt, -5_000)
+    t.same((await spread()).map((r) => r.status), Array(20).fill(200), '5 s before the refresh point: served')
+    t.equal(cognito.countGrants('refresh_token'), 0, 'and nothing refreshed')
+
+    moveToRefresh(a, expiresAt, 5_000)
     const before = cognito.countGrants('refresh_token')
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => browser.get(`${(i % 2 ? a : b).baseUrl}/logged-in`)),
-    )
+    const responses = await spread()
     t.same(responses.map((r) => r.status), Array(20).fill(200))
     t.equal(cognito.countGrants('refresh_token') - before, 1, 'exactly one refresh grant across both instances')
     const session = await a.app.sessionStore.read(sessionIdOf(browser) as string)
@@ -63,9 +70,9 @@ if (await requireRedis(t)) {
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
     const redis = new Redis(REDIS_URL)
     t.teardown(() => redis.quit())
-    const cognito = await startCognito(t)
+    const { cognito, clock } = await startSharedCognito(t)
     const env = { ...redisEnv(prefix), SESSION_IDLE_TIMEOUT: '30m', SESSION_MAX_AGE: '2h' }
-    const first = await startStack(t, { sharedCognito: cognito, env })
+    const first = await startStack(t, { sharedCognito: cognito, clock, env })
     const browser = new Browser()
     await signIn(browser, first)
     const key = `${prefix}${sessionIdOf(browser)}`
@@ -76,7 +83,7 @@ if (await requireRedis(t)) {
 
     // The same app, restarted: a new process-equivalent with the same secret and Redis.
     await first.app.close()
-    const second = await startStack(t, { sharedCognito: cognito, env, appBaseUrl: first.config.web.baseUrl })
+    const second = await startStack(t, { sharedCognito: cognito, clock, env, appBaseUrl: first.config.web.baseUrl })
     const again = await browser.get(`${second.baseUrl}/logged-in`)
     t.equal(again.status, 200, 'no session is lost by an app restart')
   })

@@ -1,35 +1,50 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { defaultLocalClient } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
-import { sessionIdOf, signIn, sleep, startStack, type Stack } from '../helpers/stack.js'
+import { moveToRefresh, sessionIdOf, signIn, startStack, type Stack } from '../helpers/stack.js'
 
-// Access tokens live 4 s at the local Cognito; the app refreshes when fewer than 2 s remain.
-const SHORT = { cognito: { accessTokenTtlSeconds: 4, idTokenTtlSeconds: 4 }, env: { TOKEN_REFRESH_MARGIN: '2s' } }
+// Tokens have their normal life at the local Cognito (1 h) and the app its default refresh margin
+// (TOKEN_REFRESH_MARGIN, 60 s): the tests move the clock to either side of the refresh point.
+const BEFORE = -5_000
+const INSIDE = 5_000
 
 async function tokensOf(stack: Stack, browser: Browser) {
   const session = await stack.app.sessionStore.read(sessionIdOf(browser) as string)
   return session?.tokens
 }
 
-t.test('an expiring access token is refreshed once for 20 concurrent requests, unseen by the person', async (t) => {
-  const stack = await startStack(t, SHORT)
-  const browser = new Browser()
+/** Signs in and returns the session's tokens (which must be there, with a refresh token). */
+async function signedIn(t: Test, stack: Stack, browser: Browser) {
   await signIn(browser, stack)
-  const before = await tokensOf(stack, browser)
-  t.ok(before?.refreshToken)
-  t.equal(stack.cognito.countGrants('refresh_token'), 0)
+  const tokens = await tokensOf(stack, browser)
+  t.ok(tokens?.refreshToken, 'signed in with a refresh token')
+  t.equal(stack.cognito.countGrants('refresh_token'), 0, 'no refresh grant at sign-in')
+  return tokens as NonNullable<typeof tokens>
+}
 
-  await sleep(2300)
+t.test('an expiring access token is refreshed once for 20 concurrent requests, unseen by the person', async (t) => {
+  const stack = await startStack(t)
+  const browser = new Browser()
+  const before = await signedIn(t, stack, browser)
+  t.ok(before.accessExpiresAt - stack.clock.now() > 3_590_000, 'the access token lives its normal hour')
+
+  moveToRefresh(stack, before.accessExpiresAt, BEFORE)
+  const early = await browser.get(`${stack.baseUrl}/logged-in`)
+  t.equal(early.status, 200)
+  t.equal(stack.cognito.countGrants('refresh_token'), 0, 'just before the margin: no refresh')
+  t.equal((await tokensOf(stack, browser))?.accessToken, before.accessToken, 'the same access token')
+
+  moveToRefresh(stack, before.accessExpiresAt, INSIDE)
   const responses = await Promise.all(Array.from({ length: 20 }, () => browser.get(`${stack.baseUrl}/logged-in`)))
   t.same(responses.map((r) => r.status), Array(20).fill(200), 'every page served')
   for (const r of responses) t.match(await r.text(), /data-field="username">demo</)
   t.equal(stack.cognito.countGrants('refresh_token'), 1, 'exactly one refresh grant')
 
   const after = await tokensOf(stack, browser)
-  t.not(after?.accessToken, before?.accessToken, 'new access token in the session')
-  t.not(after?.idToken, before?.idToken, 'new ID token in the session')
-  t.equal(after?.refreshToken, before?.refreshToken, 'without rotation the old refresh token is kept')
-  t.ok((after?.accessExpiresAt ?? 0) > (before?.accessExpiresAt ?? 0))
+  t.not(after?.accessToken, before.accessToken, 'new access token in the session')
+  t.not(after?.idToken, before.idToken, 'new ID token in the session')
+  t.equal(after?.refreshToken, before.refreshToken, 'without rotation the old refresh token is kept')
+  t.ok((after?.accessExpiresAt ?? 0) > before.accessExpiresAt)
 
   // Fresh now: further page views do not call Cognito.
   stack.cognito.resetRequests()
@@ -38,47 +53,61 @@ t.test('an expiring access token is refreshed once for 20 concurrent requests, u
 })
 
 t.test('with rotation the new refresh token is taken', async (t) => {
-  const stack = await startStack(t, SHORT)
+  const stack = await startStack(t)
   stack.cognito.addClient({ ...defaultLocalClient(stack.config.web.baseUrl), refreshTokenRotation: true })
   const browser = new Browser()
-  await signIn(browser, stack)
-  const before = await tokensOf(stack, browser)
-  await sleep(2300)
+  const before = await signedIn(t, stack, browser)
+  moveToRefresh(stack, before.accessExpiresAt, INSIDE)
   t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200)
+  t.equal(stack.cognito.countGrants('refresh_token'), 1, 'one refresh grant')
   const after = await tokensOf(stack, browser)
   t.ok(after?.refreshToken)
-  t.not(after?.refreshToken, before?.refreshToken, 'rotated refresh token stored')
-  t.ok(stack.cognito.isRefreshTokenRevoked(before?.refreshToken as string), 'the old one is dead at Cognito')
+  t.not(after?.refreshToken, before.refreshToken, 'rotated refresh token stored')
+  t.ok(stack.cognito.isRefreshTokenRevoked(before.refreshToken as string), 'the old one is dead at Cognito')
 })
 
 t.test('groups and attributes follow the refreshed ID token', async (t) => {
-  const stack = await startStack(t, SHORT)
+  const stack = await startStack(t)
   const browser = new Browser()
-  const first = await signIn(browser, stack)
-  t.notMatch(first.html, /editors/)
+  const before = await signedIn(t, stack, browser)
+  const session = await stack.app.sessionStore.read(sessionIdOf(browser) as string)
   stack.cognito.addUser({
     username: 'demo',
     password: 'Demo-passw0rd',
-    sub: (await tokensOf(stack, browser)) ? ((await stack.app.sessionStore.read(sessionIdOf(browser) as string))?.user?.sub as string) : '',
+    sub: session?.user?.sub as string,
     email: 'demo@example.com',
     emailVerified: true,
     name: 'Demo User',
     groups: ['admin', 'editors'],
   })
-  await sleep(2300)
+
+  moveToRefresh(stack, before.accessExpiresAt, BEFORE)
+  const early = await (await browser.get(`${stack.baseUrl}/logged-in`)).text()
+  t.match(early, /<li class="tag">admin<\/li>/)
+  t.notMatch(early, /editors/, 'before the refresh: the groups of the sign-in')
+
+  moveToRefresh(stack, before.accessExpiresAt, INSIDE)
   const page = await (await browser.get(`${stack.baseUrl}/logged-in`)).text()
-  t.match(page, /<li class="tag">editors<\/li>/)
+  t.match(page, /<li class="tag">editors<\/li>/, 'after the refresh: the new group')
+  t.equal(stack.cognito.countGrants('refresh_token'), 1)
 })
 
 t.test('a refresh refused by Cognito ends the session with an explanation', async (t) => {
-  const stack = await startStack(t, SHORT)
+  const stack = await startStack(t)
   const browser = new Browser()
-  await signIn(browser, stack)
+  const before = await signedIn(t, stack, browser)
   const sid = sessionIdOf(browser) as string
   stack.cognito.setUserEnabled('demo', false)
-  await sleep(2300)
+
+  moveToRefresh(stack, before.accessExpiresAt, BEFORE)
+  t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200, 'until the refresh, the session goes on')
+  t.equal(stack.cognito.countGrants('refresh_token'), 0)
+
+  moveToRefresh(stack, before.accessExpiresAt, INSIDE)
   const response = await browser.get(`${stack.baseUrl}/logged-in`)
   t.equal(response.status, 401)
+  const tried = stack.cognito.requests.filter((r) => r.grantType === 'refresh_token')
+  t.same(tried.map((r) => r.status), [400], 'the refresh was tried once, and refused')
   const html = await response.text()
   t.match(html, /Your session has ended/)
   t.match(html, /href="\/login\?returnTo=%2Flogged-in"/)
@@ -90,18 +119,20 @@ t.test('a refresh refused by Cognito ends the session with an explanation', asyn
 })
 
 t.test('Cognito unreachable during refresh: served while the token is valid, 503 after', async (t) => {
-  const stack = await startStack(t, SHORT)
+  const stack = await startStack(t)
   const browser = new Browser()
-  await signIn(browser, stack)
-  const before = await tokensOf(stack, browser)
+  const before = await signedIn(t, stack, browser)
   stack.cognito.faults.unavailable = true
 
-  await sleep(2300)
+  moveToRefresh(stack, before.accessExpiresAt, INSIDE)
   const stillValid = await browser.get(`${stack.baseUrl}/logged-in`)
   t.equal(stillValid.status, 200, 'access token still valid: page served')
   t.match(await stillValid.text(), /data-field="username">demo</)
+  const refused = () => stack.cognito.requests.filter((r) => r.path === '/oauth2/token' && r.error === 'unavailable').length
+  t.equal(refused(), 1, 'a refresh was tried, and Cognito did not answer')
 
-  await sleep(2000)
+  // Past the access token's expiry (the refresh margin and a little more).
+  stack.clock.advanceTo(before.accessExpiresAt + 1_000)
   const expired = await browser.get(`${stack.baseUrl}/logged-in`)
   t.equal(expired.status, 503)
   const html = await expired.text()
@@ -113,5 +144,5 @@ t.test('Cognito unreachable during refresh: served while the token is valid, 503
   const recovered = await browser.get(`${stack.baseUrl}/logged-in`)
   t.equal(recovered.status, 200, 'recovers when Cognito answers again')
   const after = await tokensOf(stack, browser)
-  t.not(after?.accessToken, before?.accessToken)
+  t.not(after?.accessToken, before.accessToken)
 })

@@ -18,28 +18,40 @@ async function run(ending: 'exit' | 'throw' | 'drain' | 'wait', lines: number) {
     const ending = ${JSON.stringify(ending)}
     if (ending === 'exit') process.exit(0)
     if (ending === 'throw') setImmediate(() => { throw new Error('boom') })
-    if (ending === 'wait') setTimeout(() => process.exit(0), 3000)
+    // 'wait': keeps running until the test closes its stdin.
+    if (ending === 'wait') process.stdin.on('data', () => {}).on('end', () => process.exit(0))
     // 'drain': nothing keeps the event loop alive; the process ends by itself.
   `
   const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', program], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
   const seenAt: number[] = []
   const started = Date.now()
+  // 'wait': the program is told to end when its first output arrives, or at the latest after 2.8 s.
+  let toldToEndAt: number | undefined
+  const tellToEnd = () => {
+    if (toldToEndAt !== undefined) return
+    toldToEndAt = Date.now() - started
+    child.stdin.end()
+  }
+  const latest = ending === 'wait' ? setTimeout(tellToEnd, 2800) : undefined
+  if (ending !== 'wait') child.stdin.end()
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (chunk: string) => {
     stdout += chunk
     seenAt.push(Date.now() - started)
+    if (ending === 'wait') tellToEnd()
   })
   child.stderr.resume()
   const [code] = (await once(child, 'exit')) as [number]
+  clearTimeout(latest)
   await new Promise((resolve) => setImmediate(resolve))
   const indexes = stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => (JSON.parse(line) as { i: number }).i)
-  return { code, indexes, seenAt }
+  return { code, indexes, seenAt, toldToEndAt }
 }
 
 const all = (n: number) => Array.from({ length: n }, (_, i) => i)
@@ -69,8 +81,9 @@ t.test('more than a batch: full batches go out as they fill, nothing is lost or 
 })
 
 t.test('a small batch is written within about a second while the process keeps running', async (t) => {
-  const { code, indexes, seenAt } = await run('wait', 3)
+  const { code, indexes, seenAt, toldToEndAt } = await run('wait', 3)
   t.equal(code, 0)
   t.same(indexes, all(3))
-  t.ok(seenAt.length > 0 && (seenAt[0] as number) < 2800, `first output after ${seenAt[0]} ms, before the exit at 3 s`)
+  t.ok(seenAt.length > 0 && (seenAt[0] as number) < 2800, `first output after ${seenAt[0]} ms, within 2.8 s`)
+  t.ok(toldToEndAt !== undefined && (seenAt[0] as number) <= toldToEndAt, 'while the process was still running (before it was told to end)')
 })
