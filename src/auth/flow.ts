@@ -16,6 +16,8 @@ const boundedFetch: client.CustomFetch = (url, options) => fetchFromCognito(url,
 
 /** Accepted clock difference for the ID token's `iat` (openid-client checks exp, not a future iat). */
 export const MAX_CLOCK_SKEW_SECONDS = 120
+/** Accepted clock difference for the ID token's `exp`: openid-client's own default tolerance. */
+const EXP_TOLERANCE_SECONDS = 30
 
 /** Fetches the pool's discovery document: one attempt, bounded by the pool's timeout. */
 export async function discover(settings: PoolSettings): Promise<client.Configuration> {
@@ -106,7 +108,8 @@ export function sameString(a: string, b: string): boolean {
 
 /**
  * Proves who issued an ID token: its RS256 signature against the pool's keys (the one JWKS cache),
- * and an `iat` that is not in the future. openid-client has already checked iss, aud, exp and nonce.
+ * an `iat` that is not in the future and an `exp` that has not passed, on the app's clock.
+ * openid-client has already checked iss, aud, exp (on the system clock) and nonce.
  */
 async function verifyIdToken(provider: OidcProvider, idToken: string, claims: client.IDToken): Promise<void> {
   try {
@@ -122,8 +125,13 @@ async function verifyIdToken(provider: OidcProvider, idToken: string, claims: cl
     if (error instanceof KeyNotFoundError) throw new CognitoError('invalid-response', `the ID token: ${error.message}`)
     throw new CognitoError('invalid-response', 'the ID token signature does not verify')
   }
-  if (typeof claims.iat !== 'number' || claims.iat > provider.clock.now() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+  const now = provider.clock.now() / 1000
+  if (typeof claims.iat !== 'number' || claims.iat > now + MAX_CLOCK_SKEW_SECONDS) {
     throw new CognitoError('invalid-response', 'the ID token was issued in the future')
+  }
+  // openid-client checks exp on the system clock; the app's clock (the one tests move) decides too.
+  if (typeof claims.exp !== 'number' || claims.exp <= now - EXP_TOLERANCE_SECONDS) {
+    throw new CognitoError('invalid-response', 'the ID token has expired')
   }
 }
 

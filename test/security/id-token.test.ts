@@ -10,7 +10,7 @@ import { assertCleanFailure, signInWithFaults, storeSize } from './helpers.js'
 
 // Many sign-ins from one address in a minute: above the default per-IP limit.
 const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '100' } })
-const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+const nowSeconds = (): number => Math.floor(stack.clock.now() / 1000)
 
 const attacks: Array<[string, () => Faults]> = [
   ['ID token signed by a key not in the JWKS', () => ({ idTokenSigning: 'unknown-key' })],
@@ -21,6 +21,15 @@ const attacks: Array<[string, () => Faults]> = [
   ['aud array without our client', () => ({ idTokenClaims: { aud: ['someoneelsesclient', 'another'] } })],
   ['expired exp', () => ({ idTokenClaims: { exp: nowSeconds() - 3600, iat: nowSeconds() - 7200 } })],
   ['iat far in the future', () => ({ idTokenClaims: { iat: nowSeconds() + 86_400, exp: nowSeconds() + 90_000 } })],
+  [
+    'exp passed on the app’s clock, though not yet on the system clock',
+    () => {
+      // The app's clock (and Cognito's) runs two hours ahead of the system clock from here on, so
+      // openid-client, which reads the system clock, would take this token as unexpired.
+      stack.clock.advance(7_200_000)
+      return { idTokenClaims: { exp: nowSeconds() - 60, iat: nowSeconds() - 3660 } }
+    },
+  ],
   ['wrong nonce', () => ({ idTokenClaims: { nonce: 'not-the-nonce-this-browser-sent' } })],
   ['missing nonce', () => ({ idTokenClaims: { nonce: undefined } })],
   ['missing kid while the JWKS holds several keys', () => ({ omitKid: true })],
