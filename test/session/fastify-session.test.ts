@@ -2,11 +2,11 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
-import { Redis } from 'ioredis'
 import { MemorySessionStore } from '../../src/session/stores/memory.js'
 import { RedisSessionStore } from '../../src/session/stores/redis.js'
 import type { AppSessionStore } from '../../src/session/stores/types.js'
-import { REDIS_URL, deleteKeys, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
+import { requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
+import { redisStoreFor } from './helpers.js'
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters-long'
 
@@ -80,15 +80,7 @@ t.test('memory store behind @fastify/session', async (t) => {
 
 t.test('redis store behind @fastify/session', async (t) => {
   if (!(await requireRedis(t))) return
-  const prefix = uniquePrefix('fastify-session')
-  const admin = new Redis(REDIS_URL)
-  t.teardown(async () => {
-    await deleteKeys(REDIS_URL, prefix)
-    await admin.quit()
-  })
-  const store = new RedisSessionStore({ url: REDIS_URL, prefix })
-  t.teardown(() => store.close())
-  t.equal(await store.ping(), true)
+  const { store, admin, prefix } = await redisStoreFor(t, 'fastify-session')
   const app = await buildApp(t, store)
 
   const login = await app.inject({ method: 'POST', url: '/login' })

@@ -2,13 +2,12 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type Session } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
-import { Redis } from 'ioredis'
 import type { TokenSet } from '../../src/auth/types.js'
 import { MemorySessionStore } from '../../src/session/stores/memory.js'
-import { RedisSessionStore } from '../../src/session/stores/redis.js'
 import { StoredTokenSet, parseSession, serializeSession } from '../../src/session/stores/record.js'
 import type { AppSessionStore } from '../../src/session/stores/types.js'
-import { REDIS_URL, deleteKeys, requireRedis, uniquePrefix } from '../helpers/redis.js'
+import { requireRedis } from '../helpers/redis.js'
+import { redisStoreFor } from './helpers.js'
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters-long'
 
@@ -151,15 +150,7 @@ t.test('memory store: only a real change of tokens saves the session', async (t)
 
 t.test('redis store: only a real change of tokens saves the session; Redis holds the tokens', async (t) => {
   if (!(await requireRedis(t))) return
-  const prefix = uniquePrefix('session-record')
-  const admin = new Redis(REDIS_URL)
-  t.teardown(async () => {
-    await deleteKeys(REDIS_URL, prefix)
-    await admin.quit()
-  })
-  const store = new RedisSessionStore({ url: REDIS_URL, prefix })
-  t.teardown(() => store.close())
-  t.equal(await store.ping(), true, 'Redis answers')
+  const { store, admin, prefix } = await redisStoreFor(t, 'session-record')
   await checkChangeDetection(t, store)
   const keys = await admin.keys(`${prefix}*`)
   t.equal(keys.length, 1, 'one session')

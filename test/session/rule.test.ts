@@ -8,10 +8,10 @@ import t, { type Test } from 'tap'
 import type { Session } from 'fastify'
 import { fingerprint } from '../../src/session/fingerprint.js'
 import { MemorySessionStore } from '../../src/session/stores/memory.js'
-import { RedisSessionStore } from '../../src/session/stores/redis.js'
 import type { AppSessionStore } from '../../src/session/stores/types.js'
 import { Browser } from '../helpers/browser.js'
-import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
+import { requireRedis } from '../helpers/redis.js'
+import { redisStoreFor } from './helpers.js'
 import { sessionIdOf, signIn, startStack } from '../helpers/stack.js'
 
 const record = {
@@ -49,13 +49,7 @@ t.test('the memory store hands back values that cannot be changed in place', asy
 
 t.test('the Redis store hands back values that cannot be changed in place', async (t) => {
   if (!(await requireRedis(t))) return
-  const prefix = uniquePrefix('rule')
-  const store = new RedisSessionStore({ url: REDIS_URL, prefix })
-  t.teardown(async () => {
-    await store.close()
-    await deleteKeys(REDIS_URL, prefix)
-  })
-  t.ok(await store.ping(), 'connected')
+  const { store } = await redisStoreFor(t, 'rule')
   assertHeldToTheRule(t, await roundTrip(store, 'rule-redis'))
 })
 
