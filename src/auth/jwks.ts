@@ -9,7 +9,10 @@
  *   less than `cooldownMs` ago (API_JWKS_REFETCH_COOLDOWN, 30 s): a run of tokens naming unknown
  *   keys cannot make the app hammer the JWKS endpoint, and a rotation is seen at once unless the set
  *   was fetched in the last few seconds;
- * - one download at a time (concurrent callers share it), its answer capped at 256 KiB.
+ * - one download at a time (concurrent callers share it), its answer capped at 256 KiB;
+ * - while the key set cannot be fetched (Cognito down, a 5xx), the keys already known keep verifying,
+ *   past their 10 minutes, and the download is tried again at most once per cooldown; a token naming an
+ *   unknown key still fails, and with no key set yet every use tries again.
  */
 import { importJWK, type JWK, type JWSHeaderParameters } from 'jose'
 import type { Clock } from '../lib/clock.js'
@@ -47,6 +50,8 @@ export class JwksCache {
   #keys = new Map<string, JWK>()
   readonly #imported = new Map<string, VerifyKey>()
   #fetchedAt = Number.NEGATIVE_INFINITY
+  /** When a download was last started, whatever came of it. */
+  #attemptedAt = Number.NEGATIVE_INFINITY
   #pending: Promise<void> | undefined
 
   constructor(options: JwksCacheOptions) {
@@ -61,8 +66,17 @@ export class JwksCache {
     const { kid } = header
     if (typeof kid !== 'string' || kid === '') throw new KeyNotFoundError('no-kid', 'the token names no signing key (kid)')
     const now = this.#options.clock.now()
-    if (now - this.#fetchedAt >= (this.#options.maxAgeMs ?? 600_000)) await this.#download()
-    else if (!this.#keys.has(kid) && now - this.#fetchedAt >= (this.#options.cooldownMs ?? 30_000)) await this.#download()
+    const cold = this.#fetchedAt === Number.NEGATIVE_INFINITY
+    const stale = now - this.#fetchedAt >= (this.#options.maxAgeMs ?? 600_000)
+    const known = this.#keys.has(kid)
+    if (cold || ((stale || !known) && now - this.#attemptedAt >= (this.#options.cooldownMs ?? 30_000))) {
+      try {
+        await this.#download()
+      } catch (error) {
+        // An outage: a key already known goes on verifying (its set is only old, not wrong).
+        if (cold || !known) throw error
+      }
+    }
     const jwk = this.#keys.get(kid)
     if (!jwk) throw new KeyNotFoundError('unknown-kid', 'the token is signed by a key that is not in the JWKS')
     if (header.alg !== 'RS256') throw new KeyNotFoundError('not-rs256', 'the token is not signed with RS256')
@@ -75,6 +89,7 @@ export class JwksCache {
   }
 
   #download(): Promise<void> {
+    if (!this.#pending) this.#attemptedAt = this.#options.clock.now()
     this.#pending ??= this.#fetchKeys()
       .then((keys) => {
         this.#keys = keys

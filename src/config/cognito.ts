@@ -108,7 +108,10 @@ function readIdentityProviders(read: EnvReader): string[] {
 }
 
 /** The section from the environment; `issuer` is undefined when no pool is set (allowed only outside production). */
-export function readCognito(read: EnvReader, isProduction: boolean): CognitoSettings | PendingCognitoSettings {
+/** The NODE_ENV values under which development may run without a pool (on the local Cognito), exactly. */
+export const LOCAL_COGNITO_ENVIRONMENTS: readonly string[] = ['development', 'test']
+
+export function readCognito(read: EnvReader, nodeEnv: string): CognitoSettings | PendingCognitoSettings {
   const issuer = readIssuer(read)
   const clientId = read.string('COGNITO_CLIENT_ID')
   const clientSecret = read.string('COGNITO_CLIENT_SECRET')
@@ -122,10 +125,12 @@ export function readCognito(read: EnvReader, isProduction: boolean): CognitoSett
   }
   const poolSet = read.string('COGNITO_USER_POOL_ID') !== undefined || read.string('COGNITO_ISSUER') !== undefined
   if (!poolSet) {
-    if (isProduction) {
+    // Fail closed: the local Cognito (published demo passwords, open sign-up) starts only where NODE_ENV
+    // says development or test, exactly; `staging`, `prod` or `Production` need a real pool.
+    if (!LOCAL_COGNITO_ENVIRONMENTS.includes(nodeEnv)) {
       read.fail(
         'COGNITO_USER_POOL_ID',
-        'is required when NODE_ENV=production (or set COGNITO_ISSUER); the local Cognito is for development only',
+        `is required when NODE_ENV=${nodeEnv} (or set COGNITO_ISSUER); the local Cognito starts only when NODE_ENV is unset, "development" or "test"`,
       )
     } else if (clientId !== undefined || clientSecret !== undefined) {
       read.fail('COGNITO_USER_POOL_ID', 'is required when COGNITO_CLIENT_ID or COGNITO_CLIENT_SECRET is set (or set COGNITO_ISSUER)')

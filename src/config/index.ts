@@ -141,7 +141,7 @@ export function loadConfig(env: Env): LoadedConfig {
       localCognitoPort: read.int('LOCAL_COGNITO_PORT', 9099, 0, 65535),
     },
     web: { baseUrl: base.origin, secure, viewCache: read.boolean('VIEW_CACHE', true) },
-    cognito: readCognito(read, isProduction),
+    cognito: readCognito(read, nodeEnv),
     session: readSession(read, isProduction, secure),
     api: readApi(read),
   }

@@ -227,3 +227,29 @@ t.test('a closed Cognito port before the first JWKS fetch: 503', async (t) => {
   t.equal(answer.status, 503)
   t.equal(answer.body.error, 'temporarily_unavailable')
 })
+
+t.test('FLT-10: while the JWKS cannot be fetched, known keys keep verifying; unknown ones fail; one try per cooldown', async (t) => {
+  const stack = await stackWithClients(t)
+  const token = await clientCredentialsToken(stack.cognito, ROBOT)
+  t.equal((await callApi(stack, bearer(token))).status, 200)
+  t.equal(jwksFetches(stack.cognito), 1)
+
+  // Eleven minutes on (the key set is older than its 10 minutes; the token lives an hour), Cognito is down.
+  stack.clock.advance(11 * 60_000)
+  stack.cognito.faults.unavailable = true
+  const fresh = await clientCredentialsToken(stack.cognito, ROBOT).catch(() => undefined)
+  t.equal(fresh, undefined, 'Cognito is really down')
+  for (let i = 0; i < 5; i++) t.equal((await callApi(stack, bearer(token))).status, 200, 'a known key still verifies')
+  t.equal(jwksFetches(stack.cognito), 2, 'one try to fetch the keys again, not one per request')
+
+  const elsewhere = await startCognito(t, { clients: [ROBOT] })
+  const foreign = await clientCredentialsToken(elsewhere, ROBOT)
+  const refused = await callApi(stack, bearer(foreign))
+  t.ok(refused.status === 401 || refused.status === 503, `a token naming an unknown key fails (${refused.status})`)
+
+  // Back up: after the cooldown the set is fetched again.
+  stack.cognito.faults.unavailable = false
+  stack.clock.advance(31_000)
+  t.equal((await callApi(stack, bearer(token))).status, 200)
+  t.equal(jwksFetches(stack.cognito), 3, 'fetched again once Cognito answers')
+})

@@ -134,6 +134,18 @@ t.test('the access log: every request in development, failures only in productio
   t.equal(loadConfig({ ACCESS_LOG: ' errors ' }).server.accessLog, 'errors', 'trimmed like every variable')
 })
 
+t.test('WEB-13: the local Cognito fails closed: without a pool only NODE_ENV unset, development or test may start', async (t) => {
+  for (const nodeEnv of [undefined, 'development', 'test']) {
+    const config = loadConfig(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv })
+    t.notOk(hasPool(config), `NODE_ENV=${nodeEnv ?? '(unset)'}: the local Cognito may stand in`)
+  }
+  for (const nodeEnv of ['staging', 'prod', 'Production', 'PRODUCTION', 'dev', 'production ']) {
+    const error = failure({ NODE_ENV: nodeEnv, SESSION_SECRET: SECRET })
+    t.equal(error.variable, 'COGNITO_USER_POOL_ID', `NODE_ENV=${JSON.stringify(nodeEnv)} needs a pool`)
+    t.match(error.message, /the local Cognito starts only when NODE_ENV is unset, "development" or "test"/)
+  }
+})
+
 t.test('every problem is reported at once, a line each, naming its variable', async (t) => {
   const error = failure({
     NODE_ENV: 'production',
