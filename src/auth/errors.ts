@@ -10,6 +10,8 @@ export type CognitoErrorKind =
   | 'bad-response'
   | 'invalid-response'
   | 'invalid-grant'
+  /** A refresh answered with an ID token for another subject or issuer: the session must end (OIDC-21). */
+  | 'identity-changed'
   | 'client-rejected'
   | 'error-response'
 

@@ -7,7 +7,7 @@ import { compactVerify, decodeProtectedHeader } from 'jose'
 import * as client from 'openid-client'
 import { fetchFromCognito } from './cognito-fetch.js'
 import type { OidcProvider } from './discovery.js'
-import { CognitoError, cognitoErrorInChain, networkError, SignInError } from './errors.js'
+import { causeChain, CognitoError, cognitoErrorInChain, networkError, SignInError } from './errors.js'
 import { KeyNotFoundError } from './jwks.js'
 import type { LoginTransaction, PoolSettings, SignedIn, TokenSet } from './types.js'
 import { toUser, type User } from './user.js'
@@ -180,7 +180,7 @@ export async function refreshTokens(provider: OidcProvider, tokens: TokenSet, pr
     const claims = response.claims()
     if (claims && response.id_token) await verifyIdToken(provider, response.id_token, claims)
     if (claims && claims.sub !== previous.sub) {
-      throw new CognitoError('invalid-response', 'refreshed ID token is for another subject')
+      throw new CognitoError('identity-changed', 'the refreshed ID token is for another subject')
     }
     const user = claims
       ? toUser(claims, {
@@ -192,6 +192,11 @@ export async function refreshTokens(provider: OidcProvider, tokens: TokenSet, pr
       : previous
     return { user, tokens: toTokenSet(response, tokens, provider.clock.now()) }
   } catch (error) {
+    // openid-client refuses an ID token from another issuer; after a refresh that means the session's
+    // identity is no longer the one signed in (OIDC-21), not that Cognito is unavailable.
+    if (error instanceof client.ClientError && causeChain(error).some((link) => (link as { claim?: unknown }).claim === 'iss')) {
+      throw new CognitoError('identity-changed', 'the refreshed ID token is from another issuer')
+    }
     throw toCognitoError(error)
   }
 }

@@ -30,7 +30,7 @@ export interface RefreshStore {
 export type RefreshOutcome =
   | { readonly kind: 'fresh' }
   | { readonly kind: 'refreshed'; readonly signedIn: SignedIn }
-  /** Cognito refused the refresh token (revoked, expired, user disabled): the session must end. */
+  /** Cognito refused the refresh token (revoked, expired, user disabled) or answered for another identity: the session must end. */
   | { readonly kind: 'ended' }
   /** Cognito could not be reached; `usable` says whether the current access token is still valid. */
   | { readonly kind: 'unavailable'; readonly usable: boolean; readonly error: Error }
@@ -111,7 +111,8 @@ export class TokenRefresher {
         await store.unlock(lockKey, lock).catch(() => undefined)
       }
     } catch (error) {
-      if (error instanceof CognitoError && error.kind === 'invalid-grant') return { kind: 'ended' }
+      // Refused by Cognito, or answered for someone else: the session cannot go on.
+      if (error instanceof CognitoError && (error.kind === 'invalid-grant' || error.kind === 'identity-changed')) return { kind: 'ended' }
       const usable = (session.tokens?.accessExpiresAt ?? 0) > clock.now()
       return { kind: 'unavailable', usable, error: error as Error }
     }

@@ -146,3 +146,26 @@ t.test('Cognito unreachable during refresh: served while the token is valid, 503
   const after = await tokensOf(stack, browser)
   t.not(after?.accessToken, before.accessToken)
 })
+
+for (const [what, claims] of [
+  ['another subject', { sub: '00000000-0000-0000-0000-00000000beef' }],
+  ['another issuer', { iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other0000' }],
+] as const) {
+  t.test(`OIDC-21: a refresh answered with an ID token for ${what} ends the session`, async (t) => {
+    const stack = await startStack(t)
+    const browser = new Browser()
+    const before = await signedIn(t, stack, browser)
+    const sid = sessionIdOf(browser) as string
+    stack.cognito.faults.idTokenClaims = claims
+
+    moveToRefresh(stack, before.accessExpiresAt, INSIDE)
+    const response = await browser.get(`${stack.baseUrl}/logged-in`)
+    t.equal(response.status, 401, 'not served, although the access token is still valid')
+    t.match(await response.text(), /Your session has ended/)
+    t.equal(stack.cognito.countGrants('refresh_token'), 1, 'the refresh was made, and its answer refused')
+    t.equal(await stack.app.sessionStore.read(sid), null, 'session deleted from the store')
+    t.equal(browser.cookie('localhost', 'sid'), undefined, 'cookie cleared')
+    stack.cognito.faults.idTokenClaims = undefined
+    t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 302, 'the next visit is anonymous')
+  })
+}
