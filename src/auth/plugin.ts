@@ -19,7 +19,7 @@ import { OidcProvider } from './discovery.js'
 import { describeAuthError, SessionEndedError, SessionRenewalError, type ErrorDescription } from './errors.js'
 import { cognitoOrigins } from './flow.js'
 import { resolveAuthOptions, type AuthPaths, type CognitoAuthOptions } from './options.js'
-import { TokenRefresher } from './refresh.js'
+import { refreshLockTtlMs, TokenRefresher } from './refresh.js'
 import { registerAuthRoutes } from './routes.js'
 import { createTransactionSealer, type TransactionSealer } from './transaction.js'
 import type { TokenSet } from './types.js'
@@ -75,7 +75,13 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
   const { pool, paths, clock } = resolved
   const provider = new OidcProvider(pool, app.log, clock, resolved.jwksCooldownMs)
   const transactions = createTransactionSealer(resolved.secret, clock)
-  const refresher = new TokenRefresher({ provider, store: app.sessionStore, marginMs: resolved.refreshMarginMs, clock })
+  const refresher = new TokenRefresher({
+    provider,
+    store: app.sessionStore,
+    marginMs: resolved.refreshMarginMs,
+    clock,
+    lockTtlMs: refreshLockTtlMs(pool.timeoutMs),
+  })
   const bearer = new BearerVerifier({
     issuer: pool.issuer,
     allowedClientIds: resolved.allowedClientIds,

@@ -10,8 +10,17 @@ import { refreshTokens } from './flow.js'
 import type { SignedIn, TokenSet } from './types.js'
 import type { User } from './user.js'
 
-export const REFRESH_LOCK_TTL_MS = 15_000
 const POLL_INTERVAL_MS = 50
+
+/**
+ * How long the cross-instance refresh lock is held at most: longer than a refresh can take, so that
+ * it cannot expire mid-refresh and let another instance refresh the same token. A refresh may wait on
+ * discovery, the token request and a JWKS download (each up to the Cognito timeout), then the store
+ * write: three timeouts and 5 s more, never under 15 s.
+ */
+export function refreshLockTtlMs(cognitoTimeoutMs: number): number {
+  return Math.max(15_000, 3 * cognitoTimeoutMs + 5_000)
+}
 
 /** What refresh reads of a session. */
 export interface SignedInSession {
@@ -40,6 +49,8 @@ interface Deps {
   store: RefreshStore
   marginMs: number
   clock: Clock
+  /** See refreshLockTtlMs. */
+  lockTtlMs: number
 }
 
 function sleep(ms: number): Promise<void> {
@@ -81,23 +92,23 @@ export class TokenRefresher {
   }
 
   async #refreshOnce(sessionId: string, session: SignedInSession, save: (signedIn: SignedIn) => Promise<void>): Promise<RefreshOutcome> {
-    const { provider, store, clock } = this.deps
+    const { provider, store, clock, lockTtlMs } = this.deps
     const lockKey = `refresh:${sessionId}`
-    const deadline = clock.now() + REFRESH_LOCK_TTL_MS
+    const deadline = clock.now() + lockTtlMs
     const latestOutcome = (latest: SignedInSession | null): RefreshOutcome | undefined => {
       if (!latest?.user) return { kind: 'ended' }
       if (this.isFresh(latest)) return { kind: 'refreshed', signedIn: { user: latest.user, tokens: latest.tokens } }
       return undefined
     }
     try {
-      let lock = await store.tryLock(lockKey, REFRESH_LOCK_TTL_MS)
+      let lock = await store.tryLock(lockKey, lockTtlMs)
       while (lock === null) {
         // Another instance is refreshing: wait for the session it saves.
         await sleep(POLL_INTERVAL_MS)
         const outcome = latestOutcome(await store.read(sessionId))
         if (outcome) return outcome
         if (clock.now() > deadline) throw new CognitoError('timeout', 'waited too long for another instance to refresh')
-        lock = await store.tryLock(lockKey, REFRESH_LOCK_TTL_MS)
+        lock = await store.tryLock(lockKey, lockTtlMs)
       }
       try {
         // Another instance may have refreshed between our read and our lock.

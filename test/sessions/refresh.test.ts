@@ -1,7 +1,10 @@
 import t, { type Test } from 'tap'
 import { defaultLocalClient } from '../../src/local-cognito/index.js'
 import { Browser } from '../helpers/browser.js'
-import { moveToRefresh, sessionIdOf, signIn, startStack, type Stack } from '../helpers/stack.js'
+import { refreshLockTtlMs } from '../../src/auth/refresh.js'
+import { MemorySessionStore } from '../../src/session/stores/memory.js'
+import { sleep } from '../helpers/clock.js'
+import { moveToRefresh, sessionIdOf, signIn, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
 
 // Tokens have their normal life at the local Cognito (1 h) and the app its default refresh margin
 // (TOKEN_REFRESH_MARGIN, 60 s): the tests move the clock to either side of the refresh point.
@@ -169,3 +172,30 @@ for (const [what, claims] of [
     t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 302, 'the next visit is anonymous')
   })
 }
+
+t.test('LOAD-03: the cross-instance refresh lock outlasts a slow refresh: a second instance waits instead of refreshing again', async (t) => {
+  const { cognito, clock } = await startSharedCognito(t)
+  const store = new MemorySessionStore({ now: () => clock.now() })
+  t.teardown(() => store.close())
+  // Cognito calls may take up to 10 s each: the lock lasts three of them and 5 s more (35 s).
+  const env = { COGNITO_TIMEOUT: '10s' }
+  t.equal(refreshLockTtlMs(10_000), 35_000)
+  t.equal(refreshLockTtlMs(3_000), 15_000, 'never under 15 s')
+  const a = await startStack(t, { sharedCognito: cognito, clock, env, deps: { store } })
+  const b = await startStack(t, { sharedCognito: cognito, clock, env, deps: { store }, appBaseUrl: a.config.web.baseUrl })
+  const browser = new Browser()
+  const before = await signedIn(t, a, browser)
+
+  // A starts the refresh and Cognito is slow to answer; meanwhile 16 s pass (more than the 15 s the
+  // lock used to last, less than three Cognito timeouts) and the same person's next page goes to B.
+  cognito.faults.tokenEndpoint = { delayMs: 400 }
+  moveToRefresh(a, before.accessExpiresAt, INSIDE)
+  const onA = browser.get(`${a.baseUrl}/logged-in`)
+  await sleep(100)
+  clock.advance(16_000)
+  const onB = browser.get(`${b.baseUrl}/logged-in`)
+  const [fromA, fromB] = await Promise.all([onA, onB])
+  t.equal(fromA.status, 200)
+  t.equal(fromB.status, 200, 'B served the page with the tokens A refreshed')
+  t.equal(cognito.countGrants('refresh_token'), 1, 'one refresh grant for the two instances')
+})
