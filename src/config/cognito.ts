@@ -34,7 +34,9 @@ export type PendingCognitoSettings = CognitoOptions & { readonly issuer: undefin
 
 const POOL_ID = /^(?<region>[a-z]{2}-(?:gov-)?[a-z]+-\d)_[a-zA-Z0-9]+$/
 const REGION = /^[a-z]{2}-(?:gov-)?[a-z]+-\d$/
+/** A Cognito app client id (the shape a typo breaks); with COGNITO_ISSUER another provider's ids may be any visible ASCII. */
 export const CLIENT_ID = /^[\w+]{1,128}$/
+export const ANY_CLIENT_ID = /^[\x21-\x7e]{1,255}$/
 export const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/
 
 /** The issuer from COGNITO_USER_POOL_ID (+ COGNITO_REGION) or COGNITO_ISSUER; undefined when neither is set or valid. */
@@ -139,7 +141,11 @@ export function readCognito(read: EnvReader, nodeEnv: string): CognitoSettings |
   }
   const poolVariable = read.string('COGNITO_USER_POOL_ID') !== undefined ? 'COGNITO_USER_POOL_ID' : 'COGNITO_ISSUER'
   if (clientId === undefined) read.fail('COGNITO_CLIENT_ID', `is required when ${poolVariable} is set`)
-  else if (!CLIENT_ID.test(clientId)) read.fail('COGNITO_CLIENT_ID', `expected the app client id (letters and digits), got "${clientId}"`)
+  else if (poolVariable === 'COGNITO_USER_POOL_ID' ? !CLIENT_ID.test(clientId) : !ANY_CLIENT_ID.test(clientId)) {
+    read.fail('COGNITO_CLIENT_ID', poolVariable === 'COGNITO_USER_POOL_ID'
+      ? `expected the app client id (letters and digits), got "${clientId}"`
+      : `expected the client id (visible characters, no spaces), got "${clientId}"`)
+  }
   if (clientSecret === undefined) {
     read.fail('COGNITO_CLIENT_SECRET', `is required when ${poolVariable} is set (create the app client with a client secret)`)
   }

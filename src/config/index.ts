@@ -5,7 +5,7 @@
  */
 import { deepFreeze } from '../lib/deep-freeze.js'
 import {
-  CLIENT_ID,
+  ANY_CLIENT_ID,
   readCognito,
   SCOPE,
   withPool as withPoolSettings,
@@ -110,7 +110,7 @@ function readTrustProxy(read: EnvReader): boolean | number | string {
 
 function readApi(read: EnvReader): ApiSettings {
   const extraClientIds = read.list('API_ALLOWED_CLIENT_IDS')
-  const bad = extraClientIds.find((id) => !CLIENT_ID.test(id))
+  const bad = extraClientIds.find((id) => !ANY_CLIENT_ID.test(id))
   if (bad !== undefined) read.fail('API_ALLOWED_CLIENT_IDS', `expected app client ids separated by commas, got "${bad}"`)
   const requiredScope = read.string('API_REQUIRED_SCOPE')
   if (requiredScope !== undefined && !SCOPE.test(requiredScope)) {

@@ -146,6 +146,15 @@ t.test('WEB-13: the local Cognito fails closed: without a pool only NODE_ENV uns
   }
 })
 
+t.test('OIDC: another provider through COGNITO_ISSUER may have client ids of another shape; a Cognito pool may not', async (t) => {
+  const generic = { COGNITO_ISSUER: 'https://op.example.com', COGNITO_CLIENT_ID: 'op-client-1a2b3c', COGNITO_CLIENT_SECRET: 's' }
+  t.equal(loadPoolConfig(generic).cognito.clientId, 'op-client-1a2b3c')
+  t.same(loadConfig({ ...generic, API_ALLOWED_CLIENT_IDS: 'op-client-2, 3f9a01c2d4' }).api.extraClientIds, ['op-client-2', '3f9a01c2d4'])
+  t.match(failure({ ...generic, COGNITO_CLIENT_ID: 'has space' }).message, /COGNITO_CLIENT_ID: expected the client id \(visible characters, no spaces\)/)
+  t.match(failure({ ...POOL, COGNITO_CLIENT_ID: 'op-client-1a2b3c' }).message, /COGNITO_CLIENT_ID: expected the app client id/)
+  t.match(failure({ API_ALLOWED_CLIENT_IDS: 'a,b\u00e9' }).message, /API_ALLOWED_CLIENT_IDS: expected app client ids/)
+})
+
 t.test('every problem is reported at once, a line each, naming its variable', async (t) => {
   const error = failure({
     NODE_ENV: 'production',
