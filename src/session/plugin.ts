@@ -83,7 +83,10 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   if (!installFingerprint()) {
     app.log.warn('@fastify/session changed shape: its own (slower) session change check is used')
   }
-  await app.register(fastifyCookie)
+  // Every cookie set or cleared gets these attributes unless it says otherwise: @fastify/session clears
+  // a stale session cookie with only its path, and a browser ignores a `__Host-` cookie cleared
+  // without Secure (the stale cookie would then come back on every request).
+  await app.register(fastifyCookie, { parseOptions: cookieOptions })
   await app.register(fastifySession, {
     secret: new SessionIdSigner(options.secret),
     cookieName,

@@ -83,6 +83,23 @@ t.test('on an https base URL: __Host- cookies, Secure, HSTS (whole sign-in throu
   const page = await app.inject({ url: '/logged-in', headers: { ...proxied, cookie: (sid ?? '').split(';')[0] ?? '' } })
   t.equal(page.statusCode, 200)
   t.equal(page.headers['cache-control'], 'no-store')
+
+  // SES-14: a stale session cookie (its session is gone) is cleared in a way the browser accepts.
+  const sidPair = (sid ?? '').split(';')[0] ?? ''
+  const out = await app.inject({ method: 'POST', url: '/logout', headers: { ...proxied, cookie: sidPair }, payload: { _csrf: 'x' } })
+  t.equal(out.statusCode, 403, 'without its token the sign-out is refused (the session stays)')
+  const stale = await app.inject({ url: '/', headers: { ...proxied, cookie: sidPair } })
+  t.equal(stale.statusCode, 200)
+  t.notOk(cookieLine(stale.headers['set-cookie'], '__Host-sid'), 'a live session cookie is left alone')
+  const id = decodeURIComponent(sidPair.slice('__Host-sid='.length)).split('.')[0] ?? ''
+  await new Promise<void>((resolve, reject) => app.sessionStore.destroy(id, (error) => (error ? reject(error) : resolve())))
+  const gone = await app.inject({ url: '/', headers: { ...proxied, cookie: sidPair } })
+  const clearing = cookieLine(gone.headers['set-cookie'], '__Host-sid')
+  t.match(clearing, /Expires=Thu, 01 Jan 1970/i, 'SES-14: the stale __Host-sid is cleared')
+  t.match(clearing, /; Secure/i, 'with Secure, or the browser ignores the clear of a __Host- cookie')
+  t.match(clearing, /; HttpOnly/i)
+  t.match(clearing, /; Path=\//)
+  t.notMatch(clearing, /Domain=/i)
 })
 
 t.test('on http (local development): plain names, no Secure, no HSTS', async (t) => {
