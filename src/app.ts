@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './lib/clock.js'
 import { AccessLogController, generateRequestId, loggerOptions } from './lib/logger.js'
 import { createSessionStore, sessionPlugin, type AppSessionStore } from './session/index.js'
 import { APP_AUTH_PATHS } from './web/auth-paths.js'
-import errorPagesPlugin from './web/error-pages.js'
+import errorPagesPlugin, { answerClientError, answerFrameworkError } from './web/error-pages.js'
 import apiRoutes from './web/routes/api.js'
 import healthRoutes from './web/routes/health.js'
 import pageRoutes from './web/routes/pages.js'
@@ -30,13 +30,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const { server, web, cognito, session, api } = config
   const clock = deps.clock ?? systemClock
   const trustProxy = server.trustProxy
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger: loggerOptions(server.logLevel, deps.logStream),
     genReqId: generateRequestId,
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     logController: new AccessLogController(server.accessLog),
+    // Malformed requests get the site's error page and security headers, not Fastify's bare JSON.
+    frameworkErrors: (error, request, reply) => answerFrameworkError(app, error, request, reply),
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, () => app.securityHeaders()),
   })
 
   const store = deps.store ?? createSessionStore(session, { warn: (msg) => app.log.warn(msg) }, clock)

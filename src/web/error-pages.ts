@@ -2,6 +2,8 @@
  * One error handler and one 404 handler: a clear page in the site's layout, never a stack trace.
  * The sign-in component says what its own errors mean (app.cognito.describeError); the rest is mapped here.
  */
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { describe, RELOAD, type ErrorDescription } from '../auth/errors.js'
@@ -37,17 +39,55 @@ export function toErrorPage(error: unknown): ErrorPage {
   return describe(500, 'Something went wrong', 'An unexpected error happened on our side. Please try again; if it keeps happening, contact the site’s administrator.')
 }
 
-async function renderError(request: FastifyRequest, reply: FastifyReply, page: ErrorPage): Promise<FastifyReply> {
+type Render = (view: string, data: object) => Promise<string>
+
+async function renderError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: ErrorPage,
+  render: Render = (view, data) => reply.viewAsync(view, data),
+): Promise<FastifyReply> {
   reply.code(page.statusCode)
   const wantsJson = !request.headers.accept?.includes('text/html') && request.headers.accept?.includes('application/json')
   if (wantsJson) return reply.send({ error: page.title, message: page.message, statusCode: page.statusCode })
   try {
-    const html = await reply.viewAsync('error', { title: page.title, page, user: request.session?.user })
+    const html = await render('error', { title: page.title, page, user: request.session?.user })
     return reply.type('text/html; charset=utf-8').send(html)
   } catch (renderFailure) {
     request.log.error({ err: { message: (renderFailure as Error).message } }, 'error page failed to render')
     return reply.type('text/plain; charset=utf-8').send(`${page.title}\n\n${page.message}\n`)
   }
+}
+
+/**
+ * A request Fastify could not route (a malformed URL such as `/%`): the error page, with the security
+ * headers the request hooks would have set (they do not run for it). Fastify's `frameworkErrors`.
+ */
+export function answerFrameworkError(app: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers(app.securityHeaders()).header('cache-control', 'no-store')
+  request.log.info({ err: { type: error.name, message: error.message, code: error.code } }, 'malformed request')
+  // This reply is made before routing, without the plugins' reply decorators: render through the instance.
+  void renderError(request, reply, toErrorPage(error), (view, data) => app.view(view, data))
+}
+
+/**
+ * A request Node refused before Fastify saw it (headers too large, a bad request line, a timeout):
+ * a small page with the security headers instead of Fastify's bare JSON. Fastify's `clientErrorHandler`.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, headers: () => Record<string, string>): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [status, title, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request too large', 'Your browser sent more than this site accepts, often too many or too large cookies. Clear this site’s cookies, then try again.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request timed out', 'The request took too long to arrive. Please try again.']
+        : [400, 'Bad request', 'The request could not be understood. Please go back and try again.']
+  const body = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><main><h1>${title}</h1><p>${message}</p><p><a href="/">Go to the home page</a></p></main></body></html>\n`
+  const lines = Object.entries({ ...headers(), 'cache-control': 'no-store', 'content-type': 'text/html; charset=utf-8' }).map(([name, value]) => `${name}: ${value}`)
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('\r\n')}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }
 
 export interface ErrorPagesOptions {

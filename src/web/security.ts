@@ -10,6 +10,13 @@ import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The security headers every answer carries (for answers made outside the request hooks). */
+    securityHeaders(): Record<string, string>
+  }
+}
+
 export interface SecurityOptions {
   /** https site: HSTS and upgrade-insecure-requests. */
   secure: boolean
@@ -23,13 +30,17 @@ async function securityPlugin(app: FastifyInstance, { secure, formTargets }: Sec
   // @fastify/helmet does, at about a third of a page view's cost).
   let origins: readonly string[] | undefined
   let headers: Record<string, string> = {}
-  app.addHook('onRequest', (request, reply, done) => {
+  function currentHeaders(): Record<string, string> {
     const current = formTargets()
     if (current !== origins) {
       origins = current
       headers = securityHeaders(secure, current)
     }
-    reply.headers(headers)
+    return headers
+  }
+  app.decorate('securityHeaders', currentHeaders)
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(currentHeaders())
     // Dynamic pages are never cached; a route may set its own Cache-Control over this, and the
     // static files under /public/ keep @fastify/static's. Set here rather than in an onSend hook:
     // one hook less on every page view.

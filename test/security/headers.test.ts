@@ -65,3 +65,45 @@ t.test('the callback answer itself is not cached and leaks nothing in a Referer'
   t.equal(response.headers.get('cache-control'), 'no-store')
   t.equal(response.headers.get('referrer-policy'), 'no-referrer')
 })
+
+/** What a raw HTTP exchange answered: status, headers (lower-case names) and body. */
+async function rawExchange(port: number, request: string): Promise<{ status: number; headers: Map<string, string>; body: string }> {
+  const { connect } = await import('node:net')
+  const text = await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request))
+    let data = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => { data += chunk })
+    socket.on('end', () => resolve(data))
+    socket.on('error', reject)
+  })
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2)
+  const [statusLine = '', ...lines] = head.split('\r\n')
+  const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]))
+  return { status: Number(statusLine.split(' ')[1]), headers, body }
+}
+
+t.test('WEB-09, WEB-10: malformed requests get the site’s error page and every security header', async (t) => {
+  const stack = await startStack(t)
+  const port = Number(new URL(stack.baseUrl).port)
+  const expected = (await fetch(`${stack.baseUrl.replace('localhost', '127.0.0.1')}/`)).headers
+
+  const badUrl = await rawExchange(port, 'GET /% HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+  const tooLarge = await rawExchange(port, `GET / HTTP/1.1\r\nHost: localhost\r\nCookie: a=${'x'.repeat(20_000)}\r\n\r\n`)
+  for (const [name, answer, status, title] of [
+    ['a malformed URL (/%)', badUrl, 400, /Bad request/],
+    ['a 20 KB cookie', tooLarge, 431, /Request too large/],
+  ] as const) {
+    t.equal(answer.status, status, `${name}: ${status}`)
+    t.match(answer.headers.get('content-type'), /^text\/html/, `${name}: a page, not JSON`)
+    t.match(answer.body, title)
+    t.match(answer.body, /href="\/"/, `${name}: a way forward`)
+    t.equal(answer.headers.get('cache-control'), 'no-store', `${name}: not cached`)
+    for (const header of ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy']) {
+      t.equal(answer.headers.get(header), expected.get(header), `${name}: ${header} as on every page`)
+    }
+    t.notMatch(answer.body, /FST_ERR|Exceeded maximum/, `${name}: no framework message`)
+  }
+  t.match(tooLarge.body, /Clear this site’s cookies/, 'says what to do about it')
+  t.equal((await fetch(`${stack.baseUrl.replace('localhost', '127.0.0.1')}/healthz`)).status, 200, 'and the app goes on serving')
+})
