@@ -67,6 +67,11 @@ function readIssuer(read: EnvReader): string | undefined {
   const url = read.url('COGNITO_ISSUER', issuerRaw)
   if (!url || !read.httpsUnlessLoopback('COGNITO_ISSUER', url)) return undefined
   if (url.search || url.hash) return read.fail('COGNITO_ISSUER', `must not carry a query or fragment, got "${issuerRaw}"`)
+  if (/\/\.well-known\//.test(url.pathname)) {
+    // The discovery document's own URL as the issuer would turn off openid-client's issuer check.
+    const issuer = url.href.replace(/\/\.well-known\/.*$/, '')
+    return read.fail('COGNITO_ISSUER', `is the discovery document's URL; set the issuer itself, without /.well-known/…: ${issuer}`)
+  }
   const issuer = url.href.replace(/\/+$/, '')
   if (fromPool !== undefined && fromPool !== issuer) {
     return read.fail('COGNITO_ISSUER', `conflicts with COGNITO_USER_POOL_ID (which means ${fromPool}); set only one of them`)

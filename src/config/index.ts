@@ -13,7 +13,7 @@ import {
   type PendingCognitoSettings,
   type PoolCredentials,
 } from './cognito.js'
-import { ConfigError, EnvReader, formatConfigError, type Env } from './reader.js'
+import { ConfigError, EnvReader, formatConfigError, isLoopbackHost, type Env } from './reader.js'
 import { readSession, type SessionSettings } from './session.js'
 
 export { ConfigError, formatConfigError, isLoopbackHost, type ConfigProblem, type Env } from './reader.js'
@@ -145,8 +145,25 @@ export function loadConfig(env: Env): LoadedConfig {
     session: readSession(read, isProduction, secure),
     api: readApi(read),
   }
+  if (isProduction) requireHttpsBaseUrl(read, base)
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   return deepFreeze(config)
+}
+
+/**
+ * Production serves over https: APP_BASE_URL must be set and https (so cookies are Secure with the
+ * `__Host-` prefix, and HSTS is sent); plain http only on a loopback host, to try a production build
+ * on this machine.
+ */
+function requireHttpsBaseUrl(read: EnvReader, base: URL): void {
+  if (read.string('APP_BASE_URL') === undefined) {
+    read.fail('APP_BASE_URL', 'is required when NODE_ENV=production: the public https origin of the app, e.g. https://app.example.com')
+  } else if (base.protocol !== 'https:' && !isLoopbackHost(base.hostname)) {
+    read.fail(
+      'APP_BASE_URL',
+      `must use https:// when NODE_ENV=production (plain http only on localhost, 127.0.0.1 or [::1], to try a production build), got "${base.origin}"`,
+    )
+  }
 }
 
 /**

@@ -88,8 +88,8 @@ t.test('every missing production variable is named in one start, a line each', a
   const lines = output().split('\n').filter((line) => line.startsWith('Configuration error: '))
   t.same(
     lines.map((line) => /^Configuration error: ([A-Z_]+):/.exec(line)?.[1]).sort(),
-    ['COGNITO_USER_POOL_ID', 'LOG_LEVEL', 'PORT', 'SESSION_SECRET'],
-    'the pool, the secret and both bad values, in one go',
+    ['APP_BASE_URL', 'COGNITO_USER_POOL_ID', 'LOG_LEVEL', 'PORT', 'SESSION_SECRET'],
+    'the base URL, the pool, the secret and both bad values, in one go',
   )
   t.match(output(), /See \.env\.example for every variable\./)
   t.notMatch(output(), /Local Cognito|App ready/)

@@ -155,6 +155,23 @@ t.test('OIDC: another provider through COGNITO_ISSUER may have client ids of ano
   t.match(failure({ API_ALLOWED_CLIENT_IDS: 'a,b\u00e9' }).message, /API_ALLOWED_CLIENT_IDS: expected app client ids/)
 })
 
+t.test('SES-01: production serves over https: APP_BASE_URL set and https (loopback http to try a build); the issuer is not the discovery URL', async (t) => {
+  const production = { ...POOL, NODE_ENV: 'production', SESSION_SECRET: SECRET }
+  t.match(failure(production).message, /^APP_BASE_URL: is required when NODE_ENV=production/m, 'no silent http://localhost:3000')
+  t.match(failure({ ...production, APP_BASE_URL: 'http://app.example.com' }).message, /^APP_BASE_URL: must use https:\/\/ when NODE_ENV=production/m)
+  for (const local of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://[::1]:3000']) {
+    t.equal(loadPoolConfig({ ...production, APP_BASE_URL: local }).web.baseUrl, new URL(local).origin, `${local}: a production build tried locally`)
+  }
+  const live = loadPoolConfig({ ...production, APP_BASE_URL: 'https://app.example.com' })
+  t.equal(live.session.cookieName, '__Host-sid')
+  t.equal(loadConfig({ APP_BASE_URL: 'http://app.example.com' }).web.baseUrl, 'http://app.example.com', 'development may use http')
+
+  const discoveryUrl = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz/.well-known/openid-configuration'
+  const error = failure({ COGNITO_ISSUER: discoveryUrl, COGNITO_CLIENT_ID: 'abc', COGNITO_CLIENT_SECRET: 's' })
+  t.equal(error.variable, 'COGNITO_ISSUER')
+  t.match(error.message, /is the discovery document's URL; set the issuer itself, without \/\.well-known\/…: https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com\/eu-west-1_AbC123xyz$/m)
+})
+
 t.test('every problem is reported at once, a line each, naming its variable', async (t) => {
   const error = failure({
     NODE_ENV: 'production',
@@ -206,7 +223,7 @@ t.test('Redis and proxy settings', async (t) => {
 
 t.test('compiled templates are cached in development as in production unless VIEW_CACHE=false', async (t) => {
   t.equal(loadConfig({}).web.viewCache, true, 'development (the default) caches')
-  t.equal(loadConfig({ ...POOL, NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40) }).web.viewCache, true)
+  t.equal(loadConfig({ ...POOL, NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), APP_BASE_URL: 'https://app.example.com' }).web.viewCache, true)
   t.equal(loadConfig({ VIEW_CACHE: 'false' }).web.viewCache, false)
   t.equal(loadConfig({ VIEW_CACHE: 'true' }).web.viewCache, true)
 })
