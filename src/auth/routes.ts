@@ -19,6 +19,11 @@ interface RouteContext extends ResolvedAuthOptions {
   readonly transactions: TransactionSealer
 }
 
+/** An OAuth error code as Cognito sends them (`access_denied`, `invalid_request`…); anything else is not shown. */
+function errorCode(value: string): string {
+  return /^[a-z][a-z0-9_]{0,63}$/i.test(value) ? value : 'unknown_error'
+}
+
 export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { paths, provider, transactions } = ctx
   const txCookie = ctx.secureCookies ? '__Host-signin' : 'signin'
@@ -68,19 +73,24 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   app.get<{ Querystring: LoginQuery }>(paths.signup, routeConfig, (request, reply) => redirectToCognito(request, reply, true))
 
   app.get(paths.callback, routeConfig, async (request, reply) => {
-    const sealed = request.cookies[txCookie]
-    // Single use: the transaction cookie goes whatever happens next.
-    reply.clearCookie(txCookie, txCookieOptions)
-    const transaction = await transactions.open(sealed)
-    if (!transaction) throw new SignInError('missing-transaction')
-
+    const transaction = await transactions.open(request.cookies[txCookie])
+    if (!transaction) {
+      reply.clearCookie(txCookie, txCookieOptions)
+      throw new SignInError('missing-transaction')
+    }
     const query = request.raw.url?.split('?')[1] ?? ''
     const params = new URLSearchParams(query)
     const error = params.get('error')
     const state = params.get('state')
-    if (error !== null && (state === null || sameString(state, transaction.state))) {
-      throw new SignInError('refused', error, params.get('error_description') ?? undefined)
+    const ours = state !== null && sameString(state, transaction.state)
+    // An answer for another attempt (or none: any site can link here) leaves this browser's pending
+    // sign-in in place. The one meant for it uses the transaction up, whatever happens next.
+    if (ours) reply.clearCookie(txCookie, txCookieOptions)
+    if (error !== null && (state === null || ours)) {
+      // Without a state the text is not Cognito's for this sign-in: only an error code is shown.
+      throw new SignInError('refused', errorCode(error), ours ? (params.get('error_description') ?? undefined) : undefined)
     }
+    if (!ours) throw new SignInError('state-mismatch')
     if (error === null && params.get('code') === null) throw new SignInError('missing-code')
 
     const { user, tokens } = await finishLogin(provider, query, transaction)

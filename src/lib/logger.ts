@@ -11,14 +11,18 @@ import type { AccessLogMode } from '../config/index.js'
 
 const SENSITIVE_PARAMS = /^(?:code|state|id_token|access_token|refresh_token|token|client_secret|nonce|code_verifier|password)$/i
 
-/** The request URL as it may be logged: sensitive query values replaced. */
+/** Longest query value written to a log line; a longer one is cut (an attacker's text stays out of the logs). */
+const MAX_LOGGED_VALUE = 128
+
+/** The request URL as it may be logged: sensitive query values replaced, long ones cut. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?')
   if (q === -1) return url
   const params = new URLSearchParams(url.slice(q + 1))
   const kept: string[] = []
   for (const [name, value] of params) {
-    kept.push(`${encodeURIComponent(name)}=${SENSITIVE_PARAMS.test(name) ? '[redacted]' : encodeURIComponent(value)}`)
+    const shown = value.length > MAX_LOGGED_VALUE ? `${value.slice(0, 32)}…[${value.length} characters]` : value
+    kept.push(`${encodeURIComponent(name.slice(0, MAX_LOGGED_VALUE))}=${SENSITIVE_PARAMS.test(name) ? '[redacted]' : encodeURIComponent(shown)}`)
   }
   return `${url.slice(0, q)}?${kept.join('&')}`
 }

@@ -156,3 +156,43 @@ t.test('the transaction cookie is single-use even when the sign-in fails', async
   t.match(cleared.at(-1) ?? '', /Expires=Thu, 01 Jan 1970|Max-Age=0/i, 'the callback clears the transaction cookie')
   t.equal((await signIn(browser, stack)).response.status, 200, 'a new attempt works')
 })
+
+t.test('WEB-03: a callback error without a state shows no text of the query: only a bounded error code', async (t) => {
+  const browser = new Browser()
+  await startLoginState(browser, stack) // a sign-in is pending in this browser
+  const spoof = `Your account is locked. Call +1 555 0100 to unlock it. ${'x'.repeat(10_000)}`
+  const logsBefore = stack.logs.length
+  const response = await browser.get(callback(`error=${encodeURIComponent(spoof)}&error_description=${encodeURIComponent(spoof.slice(0, 300))}`))
+  const html = await response.text()
+  t.equal(response.status, 400)
+  t.match(html, /Sign-in was refused/)
+  t.match(html, /\(unknown_error\)/, 'a code that is not an OAuth error code is not shown')
+  t.notMatch(html, /account is locked|555 0100/, 'no attacker text on the page')
+  t.ok(html.length < 8_000, `the page stays small (${html.length} characters)`)
+  const lines = stack.logs.slice(logsBefore)
+  t.ok(lines.length > 0, 'the refusal is logged')
+  t.notOk(lines.some((line) => line.includes('x'.repeat(200))), 'but not the long text')
+  t.ok(lines.every((line) => line.length < 4_000), 'log lines stay short')
+  const known = await browser.get(callback('error=access_denied'))
+  t.match(await known.text(), /Sign-in was cancelled/, 'a real OAuth error code still reads as what it is')
+})
+
+t.test('FLT-17: a cross-site visit to the callback, or one with another state, leaves the pending sign-in in place', async (t) => {
+  const browser = new Browser()
+  const toForm = await browser.navigate(`${stack.baseUrl}/login`)
+  const pending = browser.cookie('localhost', 'signin')
+  t.ok(pending, 'a sign-in is pending')
+  for (const query of ['', 'code=stolen&state=not-this-one', 'error=access_denied', 'error=server_error&state=other']) {
+    const response = await browser.get(callback(query))
+    t.ok(response.status === 400 || response.status === 403, `?${query}: refused (${response.status})`)
+    t.equal(browser.cookie('localhost', 'signin'), pending, `?${query}: the pending sign-in is kept`)
+  }
+  // The person finishes the sign-in they started.
+  const { parseSignInForm } = await import('../helpers/browser.js')
+  const form = parseSignInForm(await toForm.response.text(), toForm.url)
+  const submitted = await browser.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' })
+  const back = await browser.follow(submitted, form.action)
+  t.equal(back.response.status, 200)
+  t.equal(new URL(back.url).pathname, '/logged-in', 'signed in')
+  t.notOk(browser.cookie('localhost', 'signin'), 'and the transaction used up')
+})
