@@ -9,7 +9,8 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { causeChain, cognitoErrorInChain } from '../auth/errors.js'
 import { clientAuthorizationHeader, logoutEndpoint, logoutUrlFor, pkceChallenge } from '../auth/flow.js'
-import type { Config } from '../config/index.js'
+import { isLoopbackHost, type Config } from '../config/index.js'
+import { readBounded } from '../lib/bounded-fetch.js'
 import { appRegisteredUrls } from '../web/auth-paths.js'
 
 export type CheckId =
@@ -53,12 +54,13 @@ const CHECKS: readonly Check[] = [
   { id: 'code-grant', needs: ['discovery', 'domain', 'callback'], title: 'The app client allows the authorization code grant', run: codeGrant },
   { id: 'scopes', needs: ['discovery', 'domain', 'code-grant'], title: 'Cognito accepts the requested scopes', run: scopes },
   { id: 'logout', needs: ['discovery', 'domain'], title: 'The sign-out URL is registered on the app client', run: signOutUrl },
-  { id: 'client-secret', needs: ['discovery', 'domain'], title: 'Cognito accepts the client id and secret', run: clientSecret },
+  { id: 'client-secret', needs: ['discovery', 'issuer', 'domain'], title: 'Cognito accepts the client id and secret', run: clientSecret },
 ]
 
 /** What a skipped check says when this prerequisite did not pass. */
 const NEEDS = {
   discovery: 'needs the discovery document',
+  issuer: 'needs a discovery document that names the configured issuer (the client secret is sent only to that pool)',
   domain: 'needs a pool domain',
   callback: 'needs a registered callback URL',
   'code-grant': 'needs the sign-in page to open for this app client',
@@ -94,7 +96,7 @@ export function allPassed(results: readonly CheckResult[]): boolean {
   return results.length > 0 && results.every((r) => r.status === 'pass')
 }
 
-type Outcome = { status: 'pass'; detail?: string } | { status: 'fail'; detail: string; fix: string }
+type Outcome = { status: 'pass'; detail?: string } | { status: 'fail'; detail: string; fix: string } | { status: 'skip'; detail: string }
 
 const pass = (detail?: string): Outcome => (detail === undefined ? { status: 'pass' } : { status: 'pass', detail })
 const fail = (detail: string, fix: string): Outcome => ({ status: 'fail', detail, fix })
@@ -228,7 +230,12 @@ async function signOutUrl(ctx: Context): Promise<Outcome> {
 
 /** A made-up code with the app's own client authentication: invalid_grant means the credentials were accepted. */
 async function clientSecret(ctx: Context): Promise<Outcome> {
-  const url = guaranteed(oauthEndpoints(ctx.metadata), 'domain').token.href
+  const token = guaranteed(oauthEndpoints(ctx.metadata), 'domain').token
+  // The secret goes only over https (plain http only to the local Cognito on this machine).
+  if (token.protocol !== 'https:' && !(ctx.cognito.allowInsecureRequests && isLoopbackHost(token.hostname))) {
+    return { status: 'skip', detail: `the token endpoint ${token.origin} is not https: the client secret is not sent there` }
+  }
+  const url = token.href
   const answer = await ask(ctx, url, {
     method: 'POST',
     headers: {
@@ -318,11 +325,15 @@ function said(attempt: SignIn): string {
 
 type Answer = { ok: true; status: number; location: string | undefined; text: string } | { ok: false; problem: string }
 
+/** Cap on any answer the doctor reads, as on the app's own calls to Cognito. */
+const MAX_ANSWER_BYTES = 256 * 1024
+
 async function ask(ctx: Context, url: string, init: RequestInit = {}): Promise<Answer> {
   try {
     const response = await ctx.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(ctx.cognito.timeoutMs) })
-    const text = await response.text()
-    return { ok: true, status: response.status, location: response.headers.get('location') ?? undefined, text: text.slice(0, 64 * 1024) }
+    const text = await readBounded(response, MAX_ANSWER_BYTES)
+    if (text === undefined) return { ok: false, problem: `the answer is larger than ${MAX_ANSWER_BYTES / 1024} KiB` }
+    return { ok: true, status: response.status, location: response.headers.get('location') ?? undefined, text }
   } catch (error) {
     return { ok: false, problem: describeFailure(error, ctx.cognito.timeoutMs) }
   }

@@ -50,8 +50,16 @@ t.test('an issuer with another pool id: discovery 404, everything else not check
 t.test('discovery naming another issuer than the configured one', async (t) => {
   const config = configFor(cognito, RIGHT_CLIENT)
   const other = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Elsewhere1'
-  const results = await runDoctor(config, { fetch: rewritingDiscovery((doc) => ({ ...doc, issuer: other })) })
-  assertOutcomes(t, results, { issuer: 'fail' })
+  const sentSecret: string[] = []
+  const rewriting = rewritingDiscovery((doc) => ({ ...doc, issuer: other }))
+  const recording: typeof fetch = (input, init) => {
+    if (new Headers(init?.headers).has('authorization')) sentSecret.push(String(input))
+    return rewriting(input, init)
+  }
+  const results = await runDoctor(config, { fetch: recording })
+  assertOutcomes(t, results, { issuer: 'fail', 'client-secret': 'skip' })
+  t.same(sentSecret, [], 'the client secret is sent to no endpoint of an unverified discovery document')
+  t.match(resultOf(results, 'client-secret').detail, /the client secret is sent only to that pool/)
   const issuer = resultOf(results, 'issuer')
   t.match(issuer.detail, other)
   t.match(issuer.fix, `so that the issuer is exactly ${other}`)
@@ -164,4 +172,34 @@ t.test('Cognito unreachable (a closed port)', async (t) => {
   t.match(discovery.detail, /could not connect \(ECONNREFUSED\)/)
   t.match(discovery.fix, `this machine can reach 127.0.0.1:${port}`)
   t.equal(resultOf(results, 'jwks').detail, 'needs the discovery document')
+})
+
+t.test('the client secret goes only over https: a token endpoint on plain http elsewhere is not sent it', async (t) => {
+  const config = configFor(cognito, RIGHT_CLIENT)
+  const sentTo: string[] = []
+  const rewriting = rewritingDiscovery((doc) => ({ ...doc, token_endpoint: 'http://auth.example.com/oauth2/token' }))
+  const recording: typeof fetch = (input, init) => {
+    if (new Headers(init?.headers).has('authorization')) sentTo.push(String(input))
+    return rewriting(input, init)
+  }
+  const results = await runDoctor(config, { fetch: recording })
+  const secret = resultOf(results, 'client-secret')
+  t.equal(secret.status, 'skip')
+  t.match(secret.detail, /http:\/\/auth\.example\.com is not https: the client secret is not sent there/)
+  t.same(sentTo, [], 'no request carried the secret')
+  t.notOk(allPassed(results))
+})
+
+t.test('an endless answer is not read: every answer is capped', async (t) => {
+  const config = configFor(cognito, RIGHT_CLIENT)
+  const huge: typeof fetch = async (input, init) => {
+    if (String(input).endsWith('/.well-known/openid-configuration')) {
+      return new Response(new ReadableStream({ pull: (controller) => controller.enqueue(new Uint8Array(64 * 1024).fill(32)) }), { status: 200 })
+    }
+    return fetch(input, init)
+  }
+  const results = await runDoctor(config, { fetch: huge })
+  const discovery = resultOf(results, 'discovery')
+  t.equal(discovery.status, 'fail')
+  t.match(discovery.detail, /the answer is larger than 256 KiB/)
 })
