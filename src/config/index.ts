@@ -98,10 +98,20 @@ function readBaseUrl(read: EnvReader): URL {
   return url
 }
 
-function readTrustProxy(read: EnvReader): boolean | number | string {
+function readTrustProxy(read: EnvReader, isProduction: boolean): boolean | number | string {
   const raw = read.string('TRUST_PROXY')
   if (raw === undefined || raw === 'false') return false
-  if (raw === 'true') return true
+  if (raw === 'true') {
+    // `true` takes the left-most X-Forwarded-For address, which any client can write: a forged
+    // address per request would buy a new rate-limit budget each time.
+    if (isProduction) {
+      read.fail(
+        'TRUST_PROXY',
+        'must not be true when NODE_ENV=production (the client could choose its own address): set the number of proxies in front of the app (1 behind one load balancer) or their addresses (e.g. 10.0.0.0/8)',
+      )
+    }
+    return true
+  }
   if (/^\d+$/.test(raw)) return Number(raw)
   if (/^[\d.:a-fA-F/,\s]+$/.test(raw)) return raw
   read.fail('TRUST_PROXY', `expected true, false, a hop count or a list of proxy addresses, got "${raw}"`)
@@ -135,7 +145,7 @@ export function loadConfig(env: Env): LoadedConfig {
     server: {
       host: read.string('HOST') ?? '127.0.0.1',
       port: read.int('PORT', 3000, 0, 65535),
-      trustProxy: readTrustProxy(read),
+      trustProxy: readTrustProxy(read, isProduction),
       logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
       accessLog: read.choice('ACCESS_LOG', ACCESS_LOG_MODES, isProduction ? 'errors' : 'all'),
       localCognitoPort: read.int('LOCAL_COGNITO_PORT', 9099, 0, 65535),

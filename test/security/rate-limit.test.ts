@@ -75,3 +75,21 @@ t.test('without TRUST_PROXY a forged X-Forwarded-For does not buy a new budget',
   }
   t.same(statuses, [302, 302, 429])
 })
+
+t.test('WEB-11: a forged left-most X-Forwarded-For buys no new budget behind a hop count or a proxy list', async (t) => {
+  for (const trustProxy of ['1', '127.0.0.1']) {
+    const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '3', TRUST_PROXY: trustProxy } })
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) {
+      // The client writes any address it likes; the load balancer appends the one it saw.
+      const forwarded = `198.51.100.${i}, 203.0.113.9`
+      statuses.push((await stack.app.inject({ url: '/login', headers: { 'x-forwarded-for': forwarded } })).statusCode)
+    }
+    t.same(statuses, [302, 302, 302, 429, 429], `TRUST_PROXY=${trustProxy}: the address the proxy saw counts`)
+  }
+  t.throws(
+    () => loadConfig({ ...base, NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(40), APP_BASE_URL: 'https://app.example.com', TRUST_PROXY: 'true' }),
+    { name: 'ConfigError', variable: 'TRUST_PROXY', message: /must not be true when NODE_ENV=production .*number of proxies/ },
+    'TRUST_PROXY=true is refused in production, with what to set instead',
+  )
+})
