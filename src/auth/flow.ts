@@ -144,14 +144,15 @@ export async function finishLogin(provider: OidcProvider, query: string, transac
   const params = new URLSearchParams(query)
   const state = params.get('state')
   if (state === null || !sameString(state, transaction.state)) throw new SignInError('state-mismatch')
+  // Every code exchange carries PKCE: a transaction without a verifier is not one this app started.
+  if (transaction.codeVerifier === '') throw new SignInError('missing-transaction')
   const configuration = await provider.getConfiguration()
   // The callback URL is rebuilt from the configured redirect URI, never from the Host header.
   const currentUrl = new URL(provider.settings.redirectUri)
   currentUrl.search = params.toString()
   try {
     const response = await client.authorizationCodeGrant(configuration, currentUrl, {
-      // Empty only for the account switch, where Cognito's /logout does not carry a PKCE challenge.
-      pkceCodeVerifier: transaction.codeVerifier || undefined,
+      pkceCodeVerifier: transaction.codeVerifier,
       expectedState: transaction.state,
       expectedNonce: transaction.nonce,
       idTokenExpected: true,
@@ -242,28 +243,6 @@ export function logoutUrlFor(
 export function buildLogoutUrl(provider: OidcProvider): URL | undefined {
   const endpoint = logoutEndpoint(provider.configuration?.serverMetadata(), provider.settings.domain)
   return endpoint && logoutUrlFor(endpoint, provider.settings)
-}
-
-/**
- * "Sign in as someone else": Cognito's /logout in its redirect form
- * (`client_id`, `redirect_uri` = our callback, `response_type=code`, `scope`, `state`, `nonce`) signs
- * the person out at Cognito and shows its sign-in page again, in one hop. Cognito forwards no PKCE
- * challenge there, so this attempt relies on state and nonce (and the client secret).
- */
-export async function startAccountSwitch(provider: OidcProvider, returnTo: string): Promise<{ url: URL; transaction: LoginTransaction }> {
-  await provider.getConfiguration() // the logout endpoint may come from discovery
-  const endpoint = logoutEndpoint(provider.configuration?.serverMetadata(), provider.settings.domain)
-  if (!endpoint) throw new CognitoError('bad-response', 'no logout endpoint for this pool')
-  const transaction: LoginTransaction = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: '', returnTo }
-  endpoint.search = new URLSearchParams({
-    client_id: provider.settings.clientId,
-    redirect_uri: provider.settings.redirectUri,
-    response_type: 'code',
-    scope: provider.settings.scopes.join(' '),
-    state: transaction.state,
-    nonce: transaction.nonce,
-  }).toString()
-  return { url: endpoint, transaction }
 }
 
 /**

@@ -1,11 +1,11 @@
 /** The component's routes: sign-in, sign-up, the callback from Cognito, sign-out and the account switch. Thin: the work is in flow.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { OidcProvider } from './discovery.js'
-import { SignInError } from './errors.js'
-import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startAccountSwitch, startLogin } from './flow.js'
+import { CognitoError, SignInError } from './errors.js'
+import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startLogin } from './flow.js'
 import type { ResolvedAuthOptions } from './options.js'
 import { safeReturnTo } from './return-to.js'
-import { TRANSACTION_TTL_SECONDS, type TransactionSealer } from './transaction.js'
+import { createTransactionSealer, TRANSACTION_TTL_SECONDS, type TransactionSealer } from './transaction.js'
 import type { LoginTransaction } from './types.js'
 
 interface LoginQuery {
@@ -27,6 +27,9 @@ function errorCode(value: string): string {
 export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { paths, provider, transactions } = ctx
   const txCookie = ctx.secureCookies ? '__Host-signin' : 'signin'
+  /** Marks a browser on its way through Cognito's /logout to sign in as someone else (sealed apart from transactions). */
+  const switchCookie = ctx.secureCookies ? '__Host-signin-switch' : 'signin-switch'
+  const switchMarkers = createTransactionSealer(ctx.secret, ctx.clock, TRANSACTION_TTL_SECONDS, 'account switch')
   // Same attributes when set and when cleared: browsers ignore a `__Host-` cookie update without Secure.
   const txCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.secureCookies }
   const routeConfig = ctx.rateLimit === false ? {} : { config: { rateLimit: ctx.rateLimit } }
@@ -106,17 +109,40 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     return reply.redirect(buildLogoutUrl(provider)?.href ?? paths.signedOut, 303)
   })
 
-  // "Sign in as someone else" (from a 403 page): end our session, then Cognito's /logout in its
-  // redirect form signs out there and shows the sign-in page; the new sign-in completes as any other.
+  // "Sign in as someone else" (from a 403 page): end our session and Cognito's (its /logout, back to
+  // the registered sign-out URL, as a sign-out does), with a short-lived marker cookie; there an
+  // ordinary sign-in starts, with PKCE, state and nonce like every other (BCP-01).
   app.post<{ Body: { returnTo?: string } }>(
     paths.switchAccount,
     { preHandler: app.csrfProtection, ...routeConfig },
     async (request, reply) => {
       const returnTo = returnToOf(request.body?.returnTo)
       await signOutHere(request, reply)
-      const { url, transaction } = await startAccountSwitch(provider, returnTo)
-      await rememberTransaction(reply, transaction)
-      return reply.redirect(url.href, 303)
+      await provider.getConfiguration() // the logout endpoint may come from discovery
+      const logoutUrl = buildLogoutUrl(provider)
+      if (!logoutUrl) throw new CognitoError('bad-response', 'no logout endpoint for this pool')
+      const marker: LoginTransaction = { state: '', nonce: '', codeVerifier: '', returnTo }
+      reply.setCookie(switchCookie, await switchMarkers.seal(marker), { ...txCookieOptions, maxAge: TRANSACTION_TTL_SECONDS })
+      return reply.redirect(logoutUrl.href, 303)
     },
   )
+
+  // Back from Cognito's /logout with the marker: start the new sign-in instead of the signed-out page.
+  app.addHook('onRequest', (request, reply, done) => {
+    const marker = request.cookies[switchCookie]
+    if (marker === undefined || request.method !== 'GET' || request.url.split('?', 1)[0] !== paths.signedOut) {
+      done()
+      return
+    }
+    reply.clearCookie(switchCookie, txCookieOptions)
+    switchMarkers
+      .open(marker)
+      .then(async (opened) => {
+        if (!opened) return done() // expired or not ours: the signed-out page
+        const { url, transaction } = await startLogin(provider, { returnTo: returnToOf(opened.returnTo) })
+        await rememberTransaction(reply, transaction)
+        reply.redirect(url.href, 302)
+      })
+      .catch(done)
+  })
 }

@@ -16,8 +16,17 @@ export interface TransactionSealer {
   open(sealed: string | undefined): Promise<LoginTransaction | undefined>
 }
 
-export function createTransactionSealer(secret: string, clock: Clock, ttlSeconds = TRANSACTION_TTL_SECONDS): TransactionSealer {
-  const key = new Uint8Array(hkdfSync('sha256', secret, '', 'cognito-ssr login transaction v1', 32))
+/**
+ * `purpose` separates the keys of different cookies sealed with one secret: a cookie sealed for one
+ * purpose does not open as another.
+ */
+export function createTransactionSealer(
+  secret: string,
+  clock: Clock,
+  ttlSeconds = TRANSACTION_TTL_SECONDS,
+  purpose = 'login transaction',
+): TransactionSealer {
+  const key = new Uint8Array(hkdfSync('sha256', secret, '', `cognito-ssr ${purpose} v1`, 32))
   return {
     async seal(transaction) {
       return new EncryptJWT({

@@ -196,3 +196,13 @@ t.test('FLT-17: a cross-site visit to the callback, or one with another state, l
   t.equal(new URL(back.url).pathname, '/logged-in', 'signed in')
   t.notOk(browser.cookie('localhost', 'signin'), 'and the transaction used up')
 })
+
+t.test('BCP-01: a transaction without a PKCE verifier never reaches a token request', async (t) => {
+  const browser = new Browser()
+  const sealed = await stack.app.cognito.transactions.seal({ state: 'a-state-of-its-own', nonce: 'n', codeVerifier: '', returnTo: '/logged-in' })
+  browser.setCookie('localhost', 'signin', sealed)
+  const grantsBefore = stack.cognito.countGrants('authorization_code')
+  const response = await browser.get(callback('code=some-code&state=a-state-of-its-own'))
+  await assertCleanFailure(t, stack, browser, response, 400, { title: /Your sign-in attempt has expired/ })
+  t.equal(stack.cognito.countGrants('authorization_code'), grantsBefore, 'no code exchange was attempted')
+})
