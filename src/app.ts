@@ -46,7 +46,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (deps.store === undefined) app.addHook('onClose', async () => store.close())
 
   await app.register(sessionPlugin, {
-    secret: session.secret,
+    secret: session.secrets,
     cookieName: session.cookieName,
     secureCookies: session.secureCookies,
     idleTimeoutMs: session.idleTimeoutMs,
@@ -69,7 +69,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     refreshMarginMs: cognito.refreshMarginMs,
     rateLimit: { max: cognito.rateLimitSignIn, timeWindow: '1 minute' },
     baseUrl: web.baseUrl,
-    secret: session.secret,
+    secret: session.secrets,
     paths: APP_AUTH_PATHS,
     bearer: { allowedClientIds: api.extraClientIds, requiredScope: api.requiredScope, jwksCooldownMs: api.jwksCooldownMs },
     clock,

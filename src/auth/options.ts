@@ -39,8 +39,11 @@ export interface CognitoAuthOptions {
   readonly clientSecret: string
   /** The app's public origin, e.g. `https://app.example.com` (no path). */
   readonly baseUrl: string
-  /** Seals the sign-in transaction cookie: at least 32 random characters (the session secret will do). */
-  readonly secret: string
+  /**
+   * Seals the sign-in transaction cookie: at least 32 random characters (the session secret will do),
+   * or several, newest first, during a rotation (the first seals, every one opens).
+   */
+  readonly secret: string | readonly string[]
   /** The pool's domain, for the logout URL when discovery names no end_session_endpoint. */
   readonly domain?: string | undefined
   /** Default `openid email profile`. */
@@ -81,7 +84,7 @@ export interface ResolvedAuthOptions {
   readonly paths: AuthPaths
   readonly baseUrl: string
   readonly secureCookies: boolean
-  readonly secret: string
+  readonly secrets: readonly string[]
   readonly identityProviders: readonly string[]
   readonly refreshMarginMs: number
   readonly rateLimit: { readonly max: number; readonly timeWindow: string } | false
@@ -119,10 +122,14 @@ export function registeredUrls(baseUrl: string, paths: Pick<AuthPaths, 'callback
 }
 
 export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOptions {
-  for (const name of ['issuer', 'clientId', 'clientSecret', 'baseUrl', 'secret'] as const) {
+  for (const name of ['issuer', 'clientId', 'clientSecret', 'baseUrl'] as const) {
     if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`cognito-auth: the option "${name}" is required`)
   }
-  if (options.secret.length < 32) throw new TypeError('cognito-auth: "secret" must be at least 32 characters')
+  if (options.secret === undefined || options.secret === '') throw new TypeError('cognito-auth: the option "secret" is required')
+  const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret]
+  if (secrets.length === 0 || secrets.some((secret) => secret.length < 32)) {
+    throw new TypeError('cognito-auth: "secret" must be at least 32 characters (each of them, when several)')
+  }
   const paths = authPaths(options.prefix, options.paths)
   const issuer = new URL(options.issuer)
   const base = new URL(options.baseUrl)
@@ -140,7 +147,7 @@ export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOpt
     paths,
     baseUrl: base.origin,
     secureCookies: base.protocol === 'https:',
-    secret: options.secret,
+    secrets,
     identityProviders: options.identityProviders ?? [],
     refreshMarginMs: options.refreshMarginMs ?? 60_000,
     rateLimit: options.rateLimit ?? { max: 30, timeWindow: '1 minute' },

@@ -74,7 +74,7 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
   const resolved = resolveAuthOptions(options)
   const { pool, paths, clock } = resolved
   const provider = new OidcProvider(pool, app.log, clock, resolved.jwksCooldownMs)
-  const transactions = createTransactionSealer(resolved.secret, clock)
+  const transactions = createTransactionSealer(resolved.secrets, clock)
   const refresher = new TokenRefresher({
     provider,
     store: app.sessionStore,

@@ -29,7 +29,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   const txCookie = ctx.secureCookies ? '__Host-signin' : 'signin'
   /** Marks a browser on its way through Cognito's /logout to sign in as someone else (sealed apart from transactions). */
   const switchCookie = ctx.secureCookies ? '__Host-signin-switch' : 'signin-switch'
-  const switchMarkers = createTransactionSealer(ctx.secret, ctx.clock, TRANSACTION_TTL_SECONDS, 'account switch')
+  const switchMarkers = createTransactionSealer(ctx.secrets, ctx.clock, TRANSACTION_TTL_SECONDS, 'account switch')
   // Same attributes when set and when cleared: browsers ignore a `__Host-` cookie update without Secure.
   const txCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.secureCookies }
   const routeConfig = ctx.rateLimit === false ? {} : { config: { rateLimit: ctx.rateLimit } }

@@ -21,12 +21,16 @@ export interface TransactionSealer {
  * purpose does not open as another.
  */
 export function createTransactionSealer(
-  secret: string,
+  secrets: string | readonly string[],
   clock: Clock,
   ttlSeconds = TRANSACTION_TTL_SECONDS,
   purpose = 'login transaction',
 ): TransactionSealer {
-  const key = new Uint8Array(hkdfSync('sha256', secret, '', `cognito-ssr ${purpose} v1`, 32))
+  // Newest first: the first seals, every one opens (a sign-in started just before a rotation finishes).
+  const keys = (typeof secrets === 'string' ? [secrets] : secrets).map(
+    (secret) => new Uint8Array(hkdfSync('sha256', secret, '', `cognito-ssr ${purpose} v1`, 32)),
+  )
+  const key = keys[0] as Uint8Array
   return {
     async seal(transaction) {
       return new EncryptJWT({
@@ -42,21 +46,23 @@ export function createTransactionSealer(
     },
     async open(sealed) {
       if (!sealed || sealed.length > 4096) return undefined
-      try {
-        const { payload } = await jwtDecrypt(sealed, key, {
-          keyManagementAlgorithms: ['dir'],
-          contentEncryptionAlgorithms: ['A256GCM'],
-          maxTokenAge: `${ttlSeconds}s`,
-          currentDate: new Date(clock.now()),
-        })
-        const { s, n, v, r } = payload
-        if (typeof s !== 'string' || typeof n !== 'string' || typeof v !== 'string' || typeof r !== 'string') {
-          return undefined
+      for (const candidate of keys) {
+        let payload: Record<string, unknown>
+        try {
+          ;({ payload } = await jwtDecrypt(sealed, candidate, {
+            keyManagementAlgorithms: ['dir'],
+            contentEncryptionAlgorithms: ['A256GCM'],
+            maxTokenAge: `${ttlSeconds}s`,
+            currentDate: new Date(clock.now()),
+          }))
+        } catch {
+          continue
         }
+        const { s, n, v, r } = payload
+        if (typeof s !== 'string' || typeof n !== 'string' || typeof v !== 'string' || typeof r !== 'string') return undefined
         return { state: s, nonce: n, codeVerifier: v, returnTo: r }
-      } catch {
-        return undefined
       }
+      return undefined
     },
   }
 }

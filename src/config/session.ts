@@ -4,7 +4,10 @@ import { formatDuration } from '../lib/duration.js'
 import type { EnvReader } from './reader.js'
 
 export interface SessionSettings {
+  /** The newest secret: signs new session cookies and seals new sign-in cookies. */
   readonly secret: string
+  /** Every secret, newest first (SESSION_SECRET=new,old): all of them verify, during a rotation. */
+  readonly secrets: readonly string[]
   /** True when no SESSION_SECRET was given and a random one was made (development only). */
   readonly secretGenerated: boolean
   readonly cookieName: string
@@ -18,15 +21,24 @@ export interface SessionSettings {
   readonly redisPrefix: string
 }
 
-function readSecret(read: EnvReader, isProduction: boolean): { secret: string; secretGenerated: boolean } {
-  const secret = read.string('SESSION_SECRET')
-  if (secret === undefined && isProduction) {
-    read.fail('SESSION_SECRET', 'is required when NODE_ENV=production: at least 32 random characters (e.g. `openssl rand -base64 48`)')
-  } else if (secret !== undefined && secret.length < 32) {
-    read.fail('SESSION_SECRET', `must be at least 32 characters long (got ${secret.length})`)
+function readSecrets(read: EnvReader, isProduction: boolean): { secret: string; secrets: string[]; secretGenerated: boolean } {
+  const raw = read.string('SESSION_SECRET')
+  if (raw === undefined) {
+    if (isProduction) {
+      read.fail('SESSION_SECRET', 'is required when NODE_ENV=production: at least 32 random characters (e.g. `openssl rand -base64 48`)')
+    }
+    const secret = randomBytes(32).toString('base64url')
+    return { secret, secrets: [secret], secretGenerated: true }
   }
-  if (secret !== undefined) return { secret, secretGenerated: false }
-  return { secret: randomBytes(32).toString('base64url'), secretGenerated: true }
+  // Several secrets, newest first, separated by commas: the first signs and seals, all verify.
+  const secrets = raw.split(',').map((secret) => secret.trim())
+  secrets.forEach((secret, index) => {
+    if (secret.length < 32) {
+      const which = secrets.length > 1 ? ` (secret ${index + 1} of ${secrets.length})` : ''
+      read.fail('SESSION_SECRET', `must be at least 32 characters long${which} (got ${secret.length})`)
+    }
+  })
+  return { secret: secrets[0] as string, secrets, secretGenerated: false }
 }
 
 function readRedisUrl(read: EnvReader, store: 'memory' | 'redis'): string | undefined {
@@ -59,7 +71,7 @@ export function readSession(read: EnvReader, isProduction: boolean, secureCookie
   if (rawStore === 'redis') store = 'redis'
   else if (rawStore !== 'memory') read.fail('SESSION_STORE', `expected "memory" or "redis", got "${rawStore}"`)
   return {
-    ...readSecret(read, isProduction),
+    ...readSecrets(read, isProduction),
     cookieName: secureCookies ? '__Host-sid' : 'sid',
     secureCookies,
     idleTimeoutMs,

@@ -22,8 +22,9 @@ export class SessionIdSigner {
   /** Session id → its signed cookie value, for the ids above. */
   readonly #signed = new Map<string, string>()
 
-  constructor(secret: string, max = 10_000) {
-    this.#signer = new Signer(secret, 'sha256')
+  /** `secrets`: newest first; the first signs, all verify (a cookie signed with an older one has `renew`). */
+  constructor(secrets: string | readonly string[], max = 10_000) {
+    this.#signer = new Signer(typeof secrets === 'string' ? secrets : [...secrets], 'sha256')
     this.#max = max
   }
 

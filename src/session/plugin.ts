@@ -54,8 +54,11 @@ declare module 'fastify' {
 }
 
 export interface SessionPluginOptions {
-  /** Signs the session cookie; at least 32 random characters. */
-  readonly secret: string
+  /**
+   * Signs the session cookie: at least 32 random characters, or several, newest first (a rotation):
+   * the first signs, every one verifies, and a cookie signed with an older one is signed again.
+   */
+  readonly secret: string | readonly string[]
   /** https site: the cookie gets Secure and the `__Host-` prefix. */
   readonly secureCookies: boolean
   /** Default `__Host-sid` on https, `sid` otherwise. */
@@ -131,7 +134,9 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       endSession(request, reply).then(() => done(), done)
       return
     }
-    if (now - (session.lastSeenAt ?? 0) >= touchEvery) {
+    // A cookie signed with an older secret (a rotation is under way): writing the session sends the
+    // cookie again, signed with the newest, so the session outlives the old secret's removal.
+    if (now - (session.lastSeenAt ?? 0) >= touchEvery || request.cookies[cookieName] !== session.encryptedSessionId) {
       session.lastSeenAt = now
       session.touch()
     }

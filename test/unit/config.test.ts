@@ -172,6 +172,17 @@ t.test('SES-01: production serves over https: APP_BASE_URL set and https (loopba
   t.match(error.message, /is the discovery document's URL; set the issuer itself, without \/\.well-known\/…: https:\/\/cognito-idp\.eu-west-1\.amazonaws\.com\/eu-west-1_AbC123xyz$/m)
 })
 
+t.test('SES-05: SESSION_SECRET takes several secrets, newest first, each long enough', async (t) => {
+  const a = 'a'.repeat(40)
+  const b = 'b'.repeat(40)
+  const config = loadConfig({ SESSION_SECRET: `${a}, ${b}` })
+  t.same(config.session.secrets, [a, b])
+  t.equal(config.session.secret, a, 'the newest signs and seals')
+  t.same(loadConfig({ SESSION_SECRET: a }).session.secrets, [a])
+  t.match(failure({ SESSION_SECRET: `${a},short` }).message, /SESSION_SECRET: must be at least 32 characters long \(secret 2 of 2\) \(got 5\)/)
+  t.notMatch(failure({ SESSION_SECRET: `${a},short` }).message, /aaaa/, 'no secret in the message')
+})
+
 t.test('every problem is reported at once, a line each, naming its variable', async (t) => {
   const error = failure({
     NODE_ENV: 'production',
