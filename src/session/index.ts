@@ -2,6 +2,7 @@
 import type { Clock } from '../lib/clock.js'
 import { MemorySessionStore } from './stores/memory.js'
 import { RedisSessionStore } from './stores/redis.js'
+import { createTokenSealer } from './stores/token-sealer.js'
 import type { AppSessionStore } from './stores/types.js'
 
 export { default as sessionPlugin, touchIntervalMs, type SessionPluginOptions } from './plugin.js'
@@ -9,6 +10,7 @@ export { ResilientStore } from './resilient-store.js'
 export { MemorySessionStore } from './stores/memory.js'
 export { RedisSessionStore } from './stores/redis.js'
 export { SessionStoreUnavailableError, type AppSessionStore } from './stores/types.js'
+export { createTokenSealer, type TokenSealer } from './stores/token-sealer.js'
 
 export interface StoreSettings {
   readonly store: 'memory' | 'redis'
@@ -18,9 +20,18 @@ export interface StoreSettings {
   readonly memoryMax: number
 }
 
-/** The store the settings name: Redis (its own client, closed with the store) or the bounded memory store. */
-export function createSessionStore(settings: StoreSettings, log: { warn(msg: string): void }, clock: Clock): AppSessionStore {
+/**
+ * The store the settings name: Redis (its own client, closed with the store) or the bounded memory
+ * store, either one sealing the tokens in each record with a key derived from `secrets`.
+ */
+export function createSessionStore(
+  settings: StoreSettings,
+  log: { warn(msg: string): void },
+  clock: Clock,
+  secrets: string | readonly string[],
+): AppSessionStore {
   const now = () => clock.now()
+  const tokenSealer = createTokenSealer(secrets)
   if (settings.store === 'redis') {
     return new RedisSessionStore({
       url: settings.redisUrl as string,
@@ -28,7 +39,8 @@ export function createSessionStore(settings: StoreSettings, log: { warn(msg: str
       defaultTtlMs: settings.idleTimeoutMs,
       logger: log,
       now,
+      tokenSealer,
     })
   }
-  return new MemorySessionStore({ maxSessions: settings.memoryMax, defaultTtlMs: settings.idleTimeoutMs, now })
+  return new MemorySessionStore({ maxSessions: settings.memoryMax, defaultTtlMs: settings.idleTimeoutMs, now, tokenSealer })
 }

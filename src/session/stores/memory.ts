@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { Session } from 'fastify'
 import type { AppSessionStore } from './types.js'
 import { parseSession, serializeSession } from './record.js'
+import type { TokenSealer } from './token-sealer.js'
 import { storeTtlMs } from './ttl.js'
 
 export interface MemorySessionStoreOptions {
+  /** Seals the tokens in each stored record (the app always gives one); without it they are kept in clear. */
+  tokenSealer?: TokenSealer
   /** Upper bound on stored sessions; the least recently used one is evicted beyond it. Default 10 000. */
   maxSessions?: number
   /** How often expired entries are swept, in ms. Default 60 000; 0 disables the timer. */
@@ -49,6 +52,7 @@ export class MemorySessionStore implements AppSessionStore {
 
   readonly #maxSessions: number
   readonly #defaultTtlMs: number
+  readonly #sealer: TokenSealer | undefined
   readonly #now: () => number
   /** Insertion order = recency order (oldest first). */
   readonly #entries = new Map<string, Entry>()
@@ -70,6 +74,7 @@ export class MemorySessionStore implements AppSessionStore {
     if (!(sweepIntervalMs >= 0)) throw new RangeError('sweepIntervalMs must be ≥ 0')
     this.#maxSessions = maxSessions
     this.#defaultTtlMs = defaultTtlMs
+    this.#sealer = options.tokenSealer
     this.#now = now
     if (sweepIntervalMs > 0) {
       this.#timer = setInterval(() => { this.sweep() }, sweepIntervalMs)
@@ -88,7 +93,7 @@ export class MemorySessionStore implements AppSessionStore {
       const ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
       this.#entries.delete(sessionId)
       if (ttl > 0) {
-        const copy = parseSession(serializeSession(session)) // deep-frozen
+        const copy = parseSession(serializeSession(session, this.#sealer), this.#sealer) // deep-frozen
         if (copy === undefined) throw new TypeError('a session must be an object')
         this.#entries.set(sessionId, { session: copy, expiresAt: this.#now() + ttl })
         while (this.#entries.size > this.#maxSessions) {

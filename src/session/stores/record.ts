@@ -17,6 +17,7 @@
  */
 import type { Session } from 'fastify'
 import { deepFreeze } from '../../lib/deep-freeze.js'
+import type { TokenSealer } from './token-sealer.js'
 
 /** The sign-in component's token set, as this module sees it (structurally: the session layer does not import auth). */
 export interface TokenSet {
@@ -29,21 +30,57 @@ export interface TokenSet {
 /** Characters kept from the end of each token: the end of its signature (or JWE tag), unique per token. */
 const TAIL = 16
 
-/** A token set as read from a store: the tokens, plus a JSON form that is a tag, not the tokens. */
-export class StoredTokenSet implements TokenSet {
+interface PlainTokens {
   readonly idToken: string
   readonly accessToken: string
   readonly refreshToken: string | undefined
+}
+
+/**
+ * A token set as read from a store: the tokens, plus a JSON form that is a tag, not the tokens. Read
+ * from a sealed record, the tokens are opened on first use only: a page view with fresh tokens reads
+ * `accessExpiresAt` (kept outside the seal) and decrypts nothing.
+ */
+export class StoredTokenSet implements TokenSet {
   readonly accessExpiresAt: number
+  #plain: PlainTokens | undefined
+  readonly #sealed: string | undefined
+  readonly #sealer: TokenSealer | undefined
   readonly #tag: string
 
-  constructor(tokens: TokenSet) {
-    this.idToken = tokens.idToken
-    this.accessToken = tokens.accessToken
-    this.refreshToken = tokens.refreshToken
+  constructor(tokens: TokenSet | { accessExpiresAt: number; sealed: string; sealer: TokenSealer }) {
     this.accessExpiresAt = tokens.accessExpiresAt
-    this.#tag = `tokens:${tokens.accessExpiresAt}:${tail(tokens.accessToken)}:${tail(tokens.idToken)}:${tail(tokens.refreshToken)}`
+    if ('sealed' in tokens) {
+      this.#sealed = tokens.sealed
+      this.#sealer = tokens.sealer
+      this.#tag = `tokens:${tokens.accessExpiresAt}:${tail(tokens.sealed)}`
+    } else {
+      this.#plain = { idToken: tokens.idToken, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken }
+      this.#tag = `tokens:${tokens.accessExpiresAt}:${tail(tokens.accessToken)}:${tail(tokens.idToken)}:${tail(tokens.refreshToken)}`
+    }
     Object.freeze(this)
+  }
+
+  #open(): PlainTokens {
+    if (this.#plain === undefined) {
+      const text = this.#sealed !== undefined ? this.#sealer?.open(this.#sealed) : undefined
+      if (text === undefined) throw new TypeError('the stored tokens cannot be opened with the current secrets')
+      const { i, a, r } = JSON.parse(text) as { i: string; a: string; r?: string }
+      this.#plain = { idToken: i, accessToken: a, refreshToken: r }
+    }
+    return this.#plain
+  }
+
+  get idToken(): string {
+    return this.#open().idToken
+  }
+
+  get accessToken(): string {
+    return this.#open().accessToken
+  }
+
+  get refreshToken(): string | undefined {
+    return this.#open().refreshToken
   }
 
   /** What JSON.stringify, loggers and @fastify/session's change check see. */
@@ -51,28 +88,33 @@ export class StoredTokenSet implements TokenSet {
     return this.#tag
   }
 
-  /** The tokens as a plain object, for writing to a store. */
-  toRecord(): TokenSet {
-    return {
-      idToken: this.idToken,
-      accessToken: this.accessToken,
-      refreshToken: this.refreshToken,
-      accessExpiresAt: this.accessExpiresAt,
+  /** The record to write: sealed (the same sealed text again when it was read sealed with this sealer), or plain without one. */
+  toRecord(sealer?: TokenSealer): object {
+    if (sealer !== undefined && this.#sealed !== undefined && sealer === this.#sealer) {
+      return { accessExpiresAt: this.accessExpiresAt, sealed: this.#sealed }
     }
+    return recordOf(this, sealer)
   }
+}
+
+/** A token set as written to a store: sealed with `sealer`, or in clear without one. */
+function recordOf(tokens: TokenSet, sealer: TokenSealer | undefined): object {
+  const plain = { idToken: tokens.idToken, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, accessExpiresAt: tokens.accessExpiresAt }
+  if (sealer === undefined) return plain
+  return { accessExpiresAt: tokens.accessExpiresAt, sealed: sealer.seal(JSON.stringify({ i: plain.idToken, a: plain.accessToken, r: plain.refreshToken })) }
 }
 
 function tail(token: string | undefined): string {
   return token === undefined ? '' : token.slice(-TAIL)
 }
 
-/** The session as JSON text for a store: tokens included (whether read from a store or just issued), cookie left out. */
-export function serializeSession(session: Session): string {
+/** The session as JSON text for a store: tokens included (sealed when a sealer is given), cookie left out. */
+export function serializeSession(session: Session, sealer?: TokenSealer): string {
   const tokens = (session as { tokens?: unknown }).tokens
   return JSON.stringify({
     ...session,
     cookie: undefined,
-    tokens: tokens instanceof StoredTokenSet ? tokens.toRecord() : tokens,
+    tokens: tokens instanceof StoredTokenSet ? tokens.toRecord(sealer) : isTokenSet(tokens) ? recordOf(tokens, sealer) : tokens,
   })
 }
 
@@ -80,7 +122,7 @@ export function serializeSession(session: Session): string {
  * The session from a store's JSON text, deep-frozen (the rule in ../plugin.ts; see
  * fingerprint.ts); undefined when the text is not a JSON object.
  */
-export function parseSession(json: string): Session | undefined {
+export function parseSession(json: string, sealer?: TokenSealer): Session | undefined {
   let parsed: unknown
   try {
     parsed = JSON.parse(json)
@@ -92,7 +134,11 @@ export function parseSession(json: string): Session | undefined {
   // Records written before the cookie was left out still carry one.
   if ('cookie' in session) delete (session as { cookie?: unknown }).cookie
   const record = session as { tokens?: unknown }
+  const sealed = record.tokens as { accessExpiresAt?: unknown; sealed?: unknown } | undefined
   if (isTokenSet(record.tokens)) record.tokens = new StoredTokenSet(record.tokens)
+  else if (sealer && typeof sealed?.sealed === 'string' && typeof sealed.accessExpiresAt === 'number') {
+    record.tokens = new StoredTokenSet({ accessExpiresAt: sealed.accessExpiresAt, sealed: sealed.sealed, sealer })
+  }
   return deepFreeze(session)
 }
 

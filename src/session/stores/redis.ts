@@ -4,8 +4,11 @@ import type { Session } from 'fastify'
 import { SessionStoreUnavailableError, type AppSessionStore, type StoreLogger } from './types.js'
 import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
+import type { TokenSealer } from './token-sealer.js'
 
 export interface RedisSessionStoreOptions {
+  /** Seals the tokens in each stored record (the app always gives one); without it they are kept in clear. */
+  tokenSealer?: TokenSealer
   /** A client owned by the caller (not closed by `close()`). Either this or `url`. */
   client?: Redis
   /** `redis://…` or `rediss://…` (TLS); the store then creates and owns its client. */
@@ -73,6 +76,7 @@ export class RedisSessionStore implements AppSessionStore {
 
   readonly #ownsClient: boolean
   readonly #defaultTtlMs: number
+  readonly #sealer: TokenSealer | undefined
   readonly #pingTimeoutMs: number
   readonly #now: () => number
   readonly #logger: StoreLogger | undefined
@@ -100,6 +104,7 @@ export class RedisSessionStore implements AppSessionStore {
     if (!(defaultTtlMs > 0)) throw new RangeError('defaultTtlMs must be positive')
     this.prefix = prefix
     this.#defaultTtlMs = defaultTtlMs
+    this.#sealer = options.tokenSealer
     this.#pingTimeoutMs = pingTimeoutMs
     this.#now = now
     this.#logger = logger
@@ -152,7 +157,7 @@ export class RedisSessionStore implements AppSessionStore {
     let ttl: number
     try {
       ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
-      json = serializeSession(session)
+      json = serializeSession(session, this.#sealer)
     } catch (err) {
       callback(err)
       return
@@ -174,7 +179,7 @@ export class RedisSessionStore implements AppSessionStore {
         callback(null, known.session)
         return
       }
-      const session = parseSession(raw)
+      const session = parseSession(raw, this.#sealer)
       if (session === undefined) {
         // Unreadable entry: drop it and carry on as if there were no session.
         this.#parsed.delete(key)
