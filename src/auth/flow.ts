@@ -15,7 +15,7 @@ import { toUser, type User } from './user.js'
 const boundedFetch: client.CustomFetch = (url, options) => fetchFromCognito(url, options as RequestInit)
 
 /** Accepted clock difference for the ID token's `iat` (openid-client checks exp, not a future iat). */
-export const MAX_CLOCK_SKEW_SECONDS = 120
+const MAX_CLOCK_SKEW_SECONDS = 120
 /** Accepted clock difference for the ID token's `exp`: openid-client's own default tolerance. */
 const EXP_TOLERANCE_SECONDS = 30
 
@@ -283,7 +283,7 @@ function toTokenSet(
 }
 
 /** Classifies anything openid-client or fetch throws into a CognitoError (or SignInError) the app can explain. */
-export function toCognitoError(error: unknown): Error {
+function toCognitoError(error: unknown): Error {
   if (error instanceof CognitoError || error instanceof SignInError) return error
   if (error instanceof client.AuthorizationResponseError) {
     return new SignInError('refused', error.error, error.error_description)

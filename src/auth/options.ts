@@ -1,6 +1,8 @@
 /** The sign-in component's options, and what it derives from them (paths, URLs, defaults). */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { systemClock, type Clock } from '../lib/clock.js'
+import { isLoopbackHost } from '../lib/hosts.js'
+import { secretList, type Secrets } from '../lib/secrets.js'
 import type { PoolSettings } from './types.js'
 import type { User } from './user.js'
 
@@ -43,7 +45,7 @@ export interface CognitoAuthOptions {
    * Seals the sign-in transaction cookie: at least 32 random characters (the session secret will do),
    * or several, newest first, during a rotation (the first seals, every one opens).
    */
-  readonly secret: string | readonly string[]
+  readonly secret: Secrets
   /** The pool's domain, for the logout URL when discovery names no end_session_endpoint. */
   readonly domain?: string | undefined
   /** Default `openid email profile`. */
@@ -95,11 +97,6 @@ export interface ResolvedAuthOptions {
   readonly onForbidden: NonNullable<CognitoAuthOptions['onForbidden']> | undefined
 }
 
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '')
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
-}
-
 /** The component's paths for a prefix, with any given one over them. */
 export function authPaths(prefix = '', given: Partial<AuthPaths> = {}): AuthPaths {
   const base = prefix.replace(/\/+$/, '')
@@ -126,7 +123,7 @@ export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOpt
     if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`cognito-auth: the option "${name}" is required`)
   }
   if (options.secret === undefined || options.secret === '') throw new TypeError('cognito-auth: the option "secret" is required')
-  const secrets = typeof options.secret === 'string' ? [options.secret] : [...options.secret]
+  const secrets = secretList(options.secret)
   if (secrets.length === 0 || secrets.some((secret) => secret.length < 32)) {
     throw new TypeError('cognito-auth: "secret" must be at least 32 characters (each of them, when several)')
   }
@@ -138,7 +135,7 @@ export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOpt
       issuer: options.issuer.replace(/\/+$/, ''),
       clientId: options.clientId,
       clientSecret: options.clientSecret,
-      allowInsecureRequests: options.allowInsecureRequests ?? (issuer.protocol === 'http:' && isLoopback(issuer.hostname)),
+      allowInsecureRequests: options.allowInsecureRequests ?? (issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname)),
       domain: options.domain,
       scopes: options.scopes ?? ['openid', 'email', 'profile'],
       timeoutMs: options.timeoutMs ?? 10_000,

@@ -3,7 +3,7 @@
  * and authenticated HttpOnly cookie, so an anonymous visitor creates no server-side state and the
  * browser never sees the PKCE verifier. jose's JWE (dir + A256GCM) does the sealing.
  */
-import { hkdfSync } from 'node:crypto'
+import { deriveKeys, type Secrets } from '../lib/secrets.js'
 import { EncryptJWT, jwtDecrypt } from 'jose'
 import type { Clock } from '../lib/clock.js'
 import type { LoginTransaction } from './types.js'
@@ -21,15 +21,13 @@ export interface TransactionSealer {
  * purpose does not open as another.
  */
 export function createTransactionSealer(
-  secrets: string | readonly string[],
+  secrets: Secrets,
   clock: Clock,
   ttlSeconds = TRANSACTION_TTL_SECONDS,
   purpose = 'login transaction',
 ): TransactionSealer {
   // Newest first: the first seals, every one opens (a sign-in started just before a rotation finishes).
-  const keys = (typeof secrets === 'string' ? [secrets] : secrets).map(
-    (secret) => new Uint8Array(hkdfSync('sha256', secret, '', `cognito-ssr ${purpose} v1`, 32)),
-  )
+  const keys = deriveKeys(secrets, purpose)
   const key = keys[0] as Uint8Array
   return {
     async seal(transaction) {

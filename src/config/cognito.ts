@@ -116,7 +116,7 @@ function readIdentityProviders(read: EnvReader): string[] {
 
 /** The section from the environment; `issuer` is undefined when no pool is set (allowed only outside production). */
 /** The NODE_ENV values under which development may run without a pool (on the local Cognito), exactly. */
-export const LOCAL_COGNITO_ENVIRONMENTS: readonly string[] = ['development', 'test']
+const LOCAL_COGNITO_ENVIRONMENTS: readonly string[] = ['development', 'test']
 
 export function readCognito(read: EnvReader, nodeEnv: string): CognitoSettings | PendingCognitoSettings {
   const issuer = readIssuer(read)

@@ -9,6 +9,7 @@
  * schema's messages ("must match pattern …") would have to be rewritten for each variable anyway.
  */
 import { formatDuration, parseDuration } from '../lib/duration.js'
+import { isLoopbackHost } from '../lib/hosts.js'
 
 /** The environment as a plain map; `process.env` plus a `.env` file in practice, anything in tests. */
 export type Env = Readonly<Record<string, string | undefined>>
@@ -35,11 +36,7 @@ export function formatConfigError(error: ConfigError): string {
   return `${error.problems.map((p) => `Configuration error: ${p.variable}: ${p.message}`).join('\n')}\nSee .env.example for every variable.\n`
 }
 
-/** True for hosts that never leave this machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '')
-  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host)
-}
+export { isLoopbackHost }
 
 export class EnvReader {
   readonly problems: ConfigProblem[] = []

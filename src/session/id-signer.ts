@@ -7,6 +7,7 @@
  * the very string that verified before. Bounded: the earliest verified are forgotten first.
  */
 import { Signer } from '@fastify/cookie'
+import { secretList, type Secrets } from '../lib/secrets.js'
 
 export interface UnsignResult {
   readonly valid: boolean
@@ -23,8 +24,8 @@ export class SessionIdSigner {
   readonly #signed = new Map<string, string>()
 
   /** `secrets`: newest first; the first signs, all verify (a cookie signed with an older one has `renew`). */
-  constructor(secrets: string | readonly string[], max = 10_000) {
-    this.#signer = new Signer(typeof secrets === 'string' ? secrets : [...secrets], 'sha256')
+  constructor(secrets: Secrets, max = 10_000) {
+    this.#signer = new Signer(secretList(secrets), 'sha256')
     this.#max = max
   }
 

@@ -1,5 +1,6 @@
 /** The session unit: the plugin, its stores and what the rest of the app may use of them. */
 import type { Clock } from '../lib/clock.js'
+import type { Secrets } from '../lib/secrets.js'
 import { MemorySessionStore } from './stores/memory.js'
 import { RedisSessionStore } from './stores/redis.js'
 import { createTokenSealer } from './stores/token-sealer.js'
@@ -28,7 +29,7 @@ export function createSessionStore(
   settings: StoreSettings,
   log: { warn(msg: string): void },
   clock: Clock,
-  secrets: string | readonly string[],
+  secrets: Secrets,
 ): AppSessionStore {
   const now = () => clock.now()
   const tokenSealer = createTokenSealer(secrets)

@@ -18,6 +18,7 @@ import fastifySession from '@fastify/session'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { systemClock, type Clock } from '../lib/clock.js'
+import type { Secrets } from '../lib/secrets.js'
 import { installFingerprint } from './fingerprint.js'
 import { SessionIdSigner } from './id-signer.js'
 import { ResilientStore } from './resilient-store.js'
@@ -58,7 +59,7 @@ export interface SessionPluginOptions {
    * Signs the session cookie: at least 32 random characters, or several, newest first (a rotation):
    * the first signs, every one verifies, and a cookie signed with an older one is signed again.
    */
-  readonly secret: string | readonly string[]
+  readonly secret: Secrets
   /** https site: the cookie gets Secure and the `__Host-` prefix. */
   readonly secureCookies: boolean
   /** Default `__Host-sid` on https, `sid` otherwise. */

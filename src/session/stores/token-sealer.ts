@@ -3,7 +3,8 @@
  * secret): a Redis dump, replica or backup, or a heap snapshot of the memory store, shows no JWT and no
  * refresh token. Several secrets, newest first, during a rotation: the first seals, every one opens.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { deriveKeys, type Secrets } from '../../lib/secrets.js'
 
 export interface TokenSealer {
   seal(plain: string): string
@@ -11,15 +12,13 @@ export interface TokenSealer {
   open(sealed: string): string | undefined
 }
 
-export function createTokenSealer(secrets: string | readonly string[]): TokenSealer {
-  const keys = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) =>
-    Buffer.from(hkdfSync('sha256', secret, '', 'cognito-ssr session tokens v1', 32)),
-  )
+export function createTokenSealer(secrets: Secrets): TokenSealer {
+  const keys = deriveKeys(secrets, 'session tokens')
   if (keys.length === 0) throw new TypeError('createTokenSealer needs a secret')
   return {
     seal(plain) {
       const iv = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', keys[0] as Buffer, iv)
+      const cipher = createCipheriv('aes-256-gcm', keys[0] as Uint8Array, iv)
       const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
       return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`
     },
