@@ -42,7 +42,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clientErrorHandler: (error, socket) => answerClientError(error, socket, () => app.securityHeaders()),
   })
 
-  const store = deps.store ?? createSessionStore(session, { warn: (msg) => app.log.warn(msg) }, clock, session.secrets)
+  const store = deps.store ?? await createSessionStore(session, { warn: (msg) => app.log.warn(msg) }, clock, session.secrets)
   if (deps.store === undefined) app.addHook('onClose', async () => store.close())
 
   await app.register(sessionPlugin, {

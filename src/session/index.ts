@@ -2,14 +2,12 @@
 import type { Clock } from '../lib/clock.js'
 import type { Secrets } from '../lib/secrets.js'
 import { MemorySessionStore } from './stores/memory.js'
-import { RedisSessionStore } from './stores/redis.js'
 import { createTokenSealer } from './stores/token-sealer.js'
 import type { AppSessionStore } from './stores/types.js'
 
 export { default as sessionPlugin, touchIntervalMs, type SessionPluginOptions } from './plugin.js'
 export { ResilientStore } from './resilient-store.js'
 export { MemorySessionStore } from './stores/memory.js'
-export { RedisSessionStore } from './stores/redis.js'
 export { SessionStoreUnavailableError, type AppSessionStore } from './stores/types.js'
 export { createTokenSealer, type TokenSealer } from './stores/token-sealer.js'
 
@@ -23,17 +21,20 @@ export interface StoreSettings {
 
 /**
  * The store the settings name: Redis (its own client, closed with the store) or the bounded memory
- * store, either one sealing the tokens in each record with a key derived from `secrets`.
+ * store, either one sealing the tokens in each record with a key derived from `secrets`. The Redis
+ * store (and with it ioredis) is loaded only when it is the one named: a memory-store app never
+ * loads the Redis client. Hosts that build a Redis store themselves import it from `./session/redis`.
  */
-export function createSessionStore(
+export async function createSessionStore(
   settings: StoreSettings,
   log: { warn(msg: string): void },
   clock: Clock,
   secrets: Secrets,
-): AppSessionStore {
+): Promise<AppSessionStore> {
   const now = () => clock.now()
   const tokenSealer = createTokenSealer(secrets)
   if (settings.store === 'redis') {
+    const { RedisSessionStore } = await import('./stores/redis.js')
     return new RedisSessionStore({
       url: settings.redisUrl as string,
       prefix: settings.redisPrefix,

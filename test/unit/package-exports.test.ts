@@ -1,6 +1,7 @@
 /**
  * The component's public entries: package.json `exports` names `./auth` and `./session`, each the build
- * of a src/<unit>/index.ts that holds what the README's registration code imports, with its types.
+ * of a src/<unit>/index.ts that holds what the README's registration code imports, with its types, and
+ * `./session/redis` (the Redis store, kept apart so that ioredis loads only where it is used).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,7 +16,8 @@ const build = JSON.parse(readFileSync(join(PROJECT_ROOT, 'tsconfig.build.json'),
 
 const expected: Record<string, string[]> = {
   './auth': ['default', 'cognitoAuth', 'authPaths', 'registeredUrls', 'BearerError', 'CognitoError', 'SignInError', 'SessionEndedError', 'SessionRenewalError'],
-  './session': ['sessionPlugin', 'MemorySessionStore', 'RedisSessionStore', 'createSessionStore', 'SessionStoreUnavailableError'],
+  './session': ['sessionPlugin', 'MemorySessionStore', 'createSessionStore', 'SessionStoreUnavailableError'],
+  './session/redis': ['RedisSessionStore'],
 }
 
 t.test('package.json exports the sign-in component and the sessions, typed', async (t) => {
@@ -46,4 +48,26 @@ t.test('the sign-in component imports nothing of the app: no web/, views or app 
       t.same(bad, [], `src/${unit}/${file} imports nothing of the app${unit === 'session' ? ' nor of auth/' : ''}`)
     }
   }
+})
+
+t.test('ioredis is loaded only when the Redis store is used', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  // ioredis is CommonJS: once anything imports it, it is in the require cache.
+  const probe = (store: string): boolean => {
+    const script = `
+      import { createRequire } from 'node:module'
+      import { buildApp } from './src/app.ts'
+      import { loadPoolConfig } from './src/config/index.ts'
+      const config = loadPoolConfig({ NODE_ENV: 'test', SESSION_STORE: ${JSON.stringify(store)}, REDIS_URL: 'redis://127.0.0.1:1',
+        SESSION_SECRET: 'x'.repeat(32), COGNITO_ISSUER: 'http://127.0.0.1:1/us-east-1_Abc123456',
+        COGNITO_CLIENT_ID: 'a'.repeat(26), COGNITO_CLIENT_SECRET: 's'.repeat(40), COGNITO_DOMAIN: 'http://127.0.0.1:1' })
+      const app = await buildApp(config)
+      const loaded = Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/ioredis/'))
+      await app.close()
+      console.log(JSON.stringify(loaded))`
+    const out = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' } })
+    return JSON.parse(out.trim().split('\n').at(-1) as string) as boolean
+  }
+  t.equal(probe('memory'), false, 'an app on the memory store never loads ioredis')
+  t.equal(probe('redis'), true, 'an app on the Redis store does')
 })
