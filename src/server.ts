@@ -10,19 +10,35 @@ import { readEnvironment } from './lib/environment.js'
 import { createLogDestination } from './lib/logger.js'
 
 interface LocalProvider extends PoolCredentials {
+  /** What to print once the app listens: where the local Cognito is and who can sign in. */
+  banner: string
   close(): Promise<void>
+}
+
+/** A start-up failure with one line for the person at the terminal (no stack, no banner). */
+class StartError extends Error {}
+
+function isPortInUse(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'EADDRINUSE'
+}
+
+function nextPort(port: number): number {
+  return port >= 65535 ? port - 1 : port + 1
 }
 
 /** Starts the embedded local Cognito. Imported lazily: production code paths never load it. */
 async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> {
   const { startLocalCognito, defaultLocalClient, DEMO_USERS } = await import('./local-cognito/index.js')
   const client = defaultLocalClient(config.web.baseUrl)
+  const port = config.server.localCognitoPort
   let cognito
   try {
-    cognito = await startLocalCognito({ port: config.server.localCognitoPort, clients: [client] })
+    cognito = await startLocalCognito({ port, clients: [client] })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
-    cognito = await startLocalCognito({ port: 0, clients: [client] })
+    if (!isPortInUse(error)) throw error
+    // Not moved to another port behind the person's back: a running local Cognito of another clone,
+    // or something else, holds it.
+    throw new StartError(`Port ${port} (the local Cognito) is in use: set LOCAL_COGNITO_PORT=${nextPort(port)} or stop what uses it.`)
   }
   const lines = [
     '',
@@ -33,8 +49,8 @@ async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> 
     '  To use your own pool instead, set COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID and COGNITO_CLIENT_SECRET (see README).',
     '',
   ]
-  process.stdout.write(`${lines.join('\n')}\n`)
   return {
+    banner: `${lines.join('\n')}\n`,
     issuer: cognito.issuer,
     clientId: client.clientId,
     clientSecret: client.clientSecret as string,
@@ -55,9 +71,6 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config, { logStream: createLogDestination() })
-  if (config.session.secretGenerated) {
-    app.log.warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts')
-  }
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err: { message: err.message } }, 'shutting down after an error')
@@ -66,11 +79,29 @@ async function main(): Promise<void> {
     await local?.close()
   })
 
-  await app.listen({ port: config.server.port, host: config.server.host })
-  process.stdout.write(`\n  App ready at ${config.web.baseUrl}\n\n`)
+  const { port, host } = config.server
+  let address: string
+  try {
+    address = await app.listen({ port, host })
+  } catch (error) {
+    if (!isPortInUse(error)) throw error
+    await app.close()
+    await local?.close()
+    throw new StartError(`Port ${port} is in use: set PORT=${nextPort(port)} (or stop what uses it).`)
+  }
+  if (local) process.stdout.write(local.banner)
+  if (config.session.secretGenerated) {
+    app.log.warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts')
+  }
+  // The public address, and where the process listens when that is somewhere else (behind a proxy).
+  const listening = new URL(address)
+  const base = new URL(config.web.baseUrl)
+  const samePlace = listening.port === (base.port || (base.protocol === 'https:' ? '443' : '80'))
+  process.stdout.write(`\n  App ready at ${config.web.baseUrl}${samePlace ? '' : ` (listening on ${address})`}\n\n`)
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Failed to start: ${(error as Error)?.message ?? String(error)}\n`)
+  if (error instanceof StartError) process.stderr.write(`${error.message}\n`)
+  else process.stderr.write(`Failed to start: ${(error as Error)?.message ?? String(error)}\n`)
   process.exit(1)
 })

@@ -86,8 +86,9 @@ export function withPool(config: LoadedConfig, pool: PoolCredentials): Config {
   return deepFreeze({ ...config, cognito: withPoolSettings(config.cognito, pool) })
 }
 
-function readBaseUrl(read: EnvReader): URL {
-  const fallback = new URL('http://localhost:3000')
+/** APP_BASE_URL, or (outside production, where it is required) `http://localhost:<PORT>`. */
+function readBaseUrl(read: EnvReader, port: number): URL {
+  const fallback = new URL(`http://localhost:${port === 0 ? 3000 : port}`)
   const raw = read.string('APP_BASE_URL') ?? fallback.href
   const url = read.url('APP_BASE_URL', raw)
   if (!url) return fallback
@@ -137,14 +138,15 @@ export function loadConfig(env: Env): LoadedConfig {
   const read = new EnvReader(env)
   const nodeEnv = read.string('NODE_ENV') ?? 'development'
   const isProduction = nodeEnv === 'production'
-  const base = readBaseUrl(read)
+  const port = read.int('PORT', 3000, 0, 65535)
+  const base = readBaseUrl(read, port)
   const secure = base.protocol === 'https:'
   const config: LoadedConfig = {
     nodeEnv,
     isProduction,
     server: {
       host: read.string('HOST') ?? '127.0.0.1',
-      port: read.int('PORT', 3000, 0, 65535),
+      port,
       trustProxy: readTrustProxy(read, isProduction),
       logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
       accessLog: read.choice('ACCESS_LOG', ACCESS_LOG_MODES, isProduction ? 'errors' : 'all'),

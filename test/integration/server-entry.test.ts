@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { once } from 'node:events'
 import t from 'tap'
-import { Browser, parseSignInForm } from '../helpers/browser.js'
+import { Browser, csrfTokenOf, parseSignInForm } from '../helpers/browser.js'
 import { sleep } from '../helpers/clock.js'
 import { freePort } from '../helpers/stack.js'
 
@@ -93,4 +94,59 @@ t.test('every missing production variable is named in one start, a line each', a
   )
   t.match(output(), /See \.env\.example for every variable\./)
   t.notMatch(output(), /Local Cognito|App ready/)
+})
+
+/** Waits until the child prints `text` or exits; returns the exit code (undefined while running). */
+async function waitFor(child: ReturnType<typeof run>, text: RegExp): Promise<number | null | undefined> {
+  let exit: number | null | undefined
+  child.child.once('exit', (code) => (exit = code))
+  for (let i = 0; i < 200 && exit === undefined && !text.test(child.output()); i++) await sleep(100)
+  return exit
+}
+
+t.test('a fresh start with only PORT set signs in and out on that port', async (t) => {
+  const port = await freePort()
+  // No APP_BASE_URL: in development it follows PORT, for the app and for the local Cognito's callback.
+  const app = run({ PORT: String(port), LOCAL_COGNITO_PORT: String(await freePort()), APP_BASE_URL: '' })
+  t.teardown(() => void app.child.kill('SIGKILL'))
+  await waitFor(app, /App ready/)
+  const baseUrl = `http://localhost:${port}`
+  t.match(app.output(), new RegExp(`App ready at ${baseUrl}\\n`), 'the printed address is the one listened on')
+  t.notMatch(app.output(), /localhost:3000/)
+
+  const browser = new Browser()
+  const toForm = await browser.navigate(`${baseUrl}/login`)
+  const form = parseSignInForm(await toForm.response.text(), toForm.url)
+  t.match(decodeURIComponent(form.action), `redirect_uri=${baseUrl}/auth/callback`, 'the callback names the port listened on')
+  const submitted = await browser.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' })
+  const back = await browser.follow(submitted, form.action)
+  t.equal(back.url, `${baseUrl}/logged-in`, 'signed in on that port')
+  const page = await browser.navigate(`${baseUrl}/logout`)
+  const out = await browser.post(`${baseUrl}/logout`, { _csrf: csrfTokenOf(await page.response.text()) })
+  const ended = await browser.follow(out, `${baseUrl}/logout`)
+  t.equal(ended.url, `${baseUrl}/logged-out`, 'signed out through the local Cognito and back on that port')
+  t.equal((await browser.navigate(`${baseUrl}/logged-in`)).url.startsWith(`${baseUrl}/login`), false, 'not served the signed-in page')
+})
+
+t.test('a busy app port gets one clear line, and no banner', async (t) => {
+  const blocker = createServer().listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => void blocker.close())
+  const port = (blocker.address() as { port: number }).port
+  const app = run({ PORT: String(port), LOCAL_COGNITO_PORT: String(await freePort()), APP_BASE_URL: '' })
+  const [code] = await once(app.child, 'exit')
+  t.equal(code, 1)
+  t.equal(app.output().trim(), `Port ${port} is in use: set PORT=${port + 1} (or stop what uses it).`, 'that line and nothing else')
+})
+
+t.test('a busy local Cognito port is reported, not silently changed', async (t) => {
+  const blocker = createServer().listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => void blocker.close())
+  const port = (blocker.address() as { port: number }).port
+  const app = run({ PORT: String(await freePort()), LOCAL_COGNITO_PORT: String(port), APP_BASE_URL: '' })
+  const [code] = await once(app.child, 'exit')
+  t.equal(code, 1)
+  t.equal(app.output().trim(), `Port ${port} (the local Cognito) is in use: set LOCAL_COGNITO_PORT=${port + 1} or stop what uses it.`)
+  t.notMatch(app.output(), /App ready|Demo|demo/)
 })
