@@ -36,7 +36,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
-    logController: new AccessLogController(server.accessLog),
+    logController: new AccessLogController(server.accessLog, '/public/'),
     // Malformed requests get the site's error page and security headers, not Fastify's bare JSON.
     frameworkErrors: (error, request, reply) => answerFrameworkError(app, error, request, reply),
     clientErrorHandler: (error, socket) => answerClientError(error, socket, () => app.securityHeaders()),

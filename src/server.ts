@@ -70,10 +70,13 @@ async function main(): Promise<void> {
     config = withPool(loaded, local)
   }
 
-  const app = await buildApp(config, { logStream: createLogDestination() })
+  // Readable lines for a person at a terminal in development; JSON when piped, and always in production.
+  const { logFormat } = config.server
+  const pretty = logFormat === 'pretty' || (logFormat === 'auto' && process.stdout.isTTY === true)
+  const app = await buildApp(config, { logStream: createLogDestination(pretty ? 'pretty' : 'json') })
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) app.log.error({ err: { message: err.message } }, 'shutting down after an error')
+    if (err) app.log.error({ error: { message: err.message } }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down')
     await app.close()
     await local?.close()

@@ -64,7 +64,9 @@ export class OidcProvider {
       this.getConfiguration().catch((error: unknown) => {
         if (this.#closed) return
         const reason = error instanceof CognitoError ? error.kind : 'unknown error'
-        this.log.warn({ retryInMs: delay, reason }, 'Cognito discovery failed; retrying')
+        // "Cognito discovery failed at <issuer>: Cognito could not be reached: connect ECONNREFUSED …"
+        const message = error instanceof Error ? error.message : String(error)
+        this.log.warn({ retryInMs: delay, reason }, `Cognito discovery failed at ${this.settings.issuer}: ${message}; retrying`)
         this.#retryTimer = setTimeout(() => attempt(Math.min(delay * 2, maxDelayMs)), delay)
         this.#retryTimer.unref()
       })

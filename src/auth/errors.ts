@@ -80,7 +80,11 @@ export function cognitoErrorInChain(error: unknown): CognitoError | undefined {
 export function networkError(error: unknown): CognitoError {
   const known = cognitoErrorInChain(error)
   if (known) return known
-  if (error instanceof TypeError) return new CognitoError('unreachable', 'Cognito could not be reached')
+  // fetch's own "fetch failed" says nothing; its cause says what and where ("connect ECONNREFUSED
+  // 127.0.0.1:9099", "getaddrinfo ENOTFOUND …"): addresses and error codes only, never a body.
+  const cause = causeChain(error).slice(1).at(-1) as { message?: unknown } | undefined
+  const detail = typeof cause?.message === 'string' && cause.message !== '' ? `: ${cause.message.slice(0, 200)}` : ''
+  if (error instanceof TypeError) return new CognitoError('unreachable', `Cognito could not be reached${detail}`)
   return new CognitoError('unreachable', error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error')
 }
 

@@ -136,7 +136,7 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
         await app.endSession(request, reply)
         throw new SessionEndedError(request.url)
       case 'unavailable':
-        request.log.warn({ err: { message: outcome.error.message } }, 'token refresh failed')
+        request.log.warn({ error: { message: outcome.error.message } }, 'token refresh failed')
         if (outcome.usable) return true
         throw new SessionRenewalError()
     }

@@ -60,16 +60,17 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   /** Ends the session here (revoking the refresh token at Cognito first; a failure does not block). */
   async function signOutHere(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const sub = request.session?.user?.sub
+    const username = request.session?.user?.username
     const refreshToken = request.session?.tokens?.refreshToken
     if (refreshToken) {
       try {
         await revokeRefreshToken(provider, refreshToken)
       } catch (error) {
-        request.log.warn({ err: { message: (error as Error).message } }, 'refresh token revocation failed; signing out anyway')
+        request.log.warn({ error: { message: (error as Error).message } }, 'refresh token revocation failed; signing out anyway')
       }
     }
     await app.endSession(request, reply)
-    if (sub !== undefined) request.log.info({ sub }, 'signed out')
+    if (sub !== undefined) request.log.info({ sub, username }, 'signed out')
   }
 
   app.get<{ Querystring: LoginQuery }>(paths.login, routeConfig, (request, reply) => redirectToCognito(request, reply, false))

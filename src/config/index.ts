@@ -22,6 +22,8 @@ export type { SessionSettings } from './session.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 const ACCESS_LOG_MODES = ['all', 'errors', 'off'] as const
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
 export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number]
 
 /** How the process listens and logs. */
@@ -36,6 +38,8 @@ export interface ServerSettings {
    * (sign-in, sign-out, refusals, error pages) are logged whatever this says.
    */
   readonly accessLog: AccessLogMode
+  /** `auto`: readable lines when stdout is a terminal outside production, JSON otherwise. */
+  readonly logFormat: LogFormat
   readonly localCognitoPort: number
 }
 
@@ -99,6 +103,14 @@ function readBaseUrl(read: EnvReader, port: number): URL {
   return url
 }
 
+function readLogFormat(read: EnvReader, isProduction: boolean): LogFormat {
+  const format = read.choice('LOG_FORMAT', LOG_FORMATS, 'auto')
+  if (format === 'pretty' && isProduction) {
+    read.fail('LOG_FORMAT', 'must not be pretty when NODE_ENV=production: log collectors read JSON (leave it unset)')
+  }
+  return isProduction ? 'json' : format
+}
+
 function readTrustProxy(read: EnvReader, isProduction: boolean): boolean | number | string {
   const raw = read.string('TRUST_PROXY')
   if (raw === undefined || raw === 'false') return false
@@ -150,6 +162,7 @@ export function loadConfig(env: Env): LoadedConfig {
       trustProxy: readTrustProxy(read, isProduction),
       logLevel: read.choice('LOG_LEVEL', LOG_LEVELS, 'info'),
       accessLog: read.choice('ACCESS_LOG', ACCESS_LOG_MODES, isProduction ? 'errors' : 'all'),
+      logFormat: readLogFormat(read, isProduction),
       localCognitoPort: read.int('LOCAL_COGNITO_PORT', 9099, 0, 65535),
     },
     web: { baseUrl: base.origin, secure, viewCache: read.boolean('VIEW_CACHE', true) },

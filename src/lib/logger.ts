@@ -5,6 +5,7 @@
  * because the logged URL keeps only the path and the names (not values) of sensitive parameters.
  */
 import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import pino from 'pino'
 import type { AccessLogMode } from '../config/index.js'
@@ -119,7 +120,8 @@ export function loggerOptions(level: string, stream?: { write(line: string): voi
  * the batch is written when the process exits, after a graceful shutdown, process.exit() or an uncaught
  * exception; a SIGKILL loses at most the last second of lines.
  */
-export function createLogDestination() {
+export function createLogDestination(format: 'json' | 'pretty' = 'json') {
+  if (format === 'pretty') return createPrettyDestination()
   const destination = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 1000 })
   process.once('exit', () => {
     try {
@@ -129,6 +131,17 @@ export function createLogDestination() {
     }
   })
   return destination
+}
+
+/**
+ * Log lines for a person at a terminal: one line each, local time, level names in colour, no pid or
+ * host (pino-pretty, loaded only here). Written synchronously, line by line: development traffic is
+ * light, and a line must be on screen when the thing it tells of happens.
+ */
+function createPrettyDestination(): { write(line: string): void } {
+  const require = createRequire(import.meta.url)
+  const pretty = require('pino-pretty') as typeof import('pino-pretty')
+  return pretty({ colorize: true, singleLine: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', errorLikeObjectKeys: ['err'] })
 }
 
 /** This process's part of every request id: tells instances apart when their logs are read together. */
@@ -159,10 +172,13 @@ export function generateRequestId(): string {
  */
 export class AccessLogController extends LogController {
   readonly #minStatus: number
+  readonly #quietPrefix: string | undefined
 
-  constructor(mode: AccessLogMode) {
+  /** `quietPrefix`: successful requests under it (the stylesheet, the logo) are not logged. */
+  constructor(mode: AccessLogMode, quietPrefix?: string) {
     super()
     this.#minStatus = mode === 'all' ? 0 : mode === 'errors' ? 400 : Number.POSITIVE_INFINITY
+    this.#quietPrefix = quietPrefix
   }
 
   override incomingRequest(): void {}
@@ -170,6 +186,7 @@ export class AccessLogController extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (!error) {
       if (reply.statusCode < this.#minStatus) return
+      if (this.#quietPrefix !== undefined && reply.statusCode < 400 && request.url.startsWith(this.#quietPrefix)) return
       // Below info (LOG_LEVEL=warn…) there is no line to write: build none.
       if ((request.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === false) return
     }

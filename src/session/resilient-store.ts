@@ -26,7 +26,7 @@ export class ResilientStore {
   }
 
   #mark(ok: boolean, error?: unknown): void {
-    if (!ok && this.#healthy) this.log.warn({ err: { message: (error as Error)?.message } }, 'session store unavailable')
+    if (!ok && this.#healthy) this.log.warn({ error: { message: (error as Error)?.message } }, 'session store unavailable')
     this.#healthy = ok
   }
 

@@ -8,6 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { describe, RELOAD, type ErrorDescription } from '../auth/errors.js'
 import { SessionStoreUnavailableError } from '../session/stores/types.js'
+import { redactUrl } from '../lib/logger.js'
 
 export type ErrorPage = ErrorDescription
 
@@ -54,7 +55,7 @@ async function renderError(
     const html = await render('error', { title: page.title, page, user: request.session?.user })
     return reply.type('text/html; charset=utf-8').send(html)
   } catch (renderFailure) {
-    request.log.error({ err: { message: (renderFailure as Error).message } }, 'error page failed to render')
+    request.log.error({ error: { message: (renderFailure as Error).message } }, 'error page failed to render')
     return reply.type('text/plain; charset=utf-8').send(`${page.title}\n\n${page.message}\n`)
   }
 }
@@ -65,7 +66,7 @@ async function renderError(
  */
 export function answerFrameworkError(app: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.headers(app.securityHeaders()).header('cache-control', 'no-store')
-  request.log.info({ err: { type: error.name, message: error.message, code: error.code } }, 'malformed request')
+  request.log.info({ error: { type: error.name, message: error.message, code: error.code } }, 'malformed request')
   // This reply is made before routing, without the plugins' reply decorators: render through the instance.
   void renderError(request, reply, toErrorPage(error), (view, data) => app.view(view, data))
 }
@@ -99,7 +100,7 @@ async function errorPagesPlugin(app: FastifyInstance, options: ErrorPagesOptions
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const page = options.describe?.(error) ?? toErrorPage(error)
     // Only the name, message and code: never the raw error (it may hold a response from Cognito).
-    const summary = { err: { type: error.name, message: error.message, code: error.code }, statusCode: page.statusCode }
+    const summary = { error: { type: error.name, message: error.message, code: error.code }, url: redactUrl(request.url), statusCode: page.statusCode }
     if (page.serverFault) request.log.error(summary, page.title)
     else request.log.info(summary, page.title)
     return renderError(request, reply, page)

@@ -42,6 +42,7 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
   const html = await login.text()
   t.match(html, /Cognito could not be reached/)
   t.match(html, /Try again/)
+  t.notMatch(html, /ECONNREFUSED|127\.0\.0\.1/, 'the page names neither the error code nor the address')
   t.equal((await browser.get(`${baseUrl}/logged-in`)).status, 302, 'protected pages still redirect to sign-in')
 
   const cognito = await startLocalCognito({ port: cognitoPort, clients: [client] })
@@ -53,7 +54,9 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
   }
   t.equal(status, 200, 'ready once discovery succeeds on a background retry')
   t.equal(formAction(await browser.get(`${baseUrl}/`)), `'self' ${cognito.origin}`, 'after discovery, the CSP admits Cognito for the sign-out redirect')
-  t.ok(logs.some((l) => l.includes('Cognito discovery failed; retrying')), 'the retries were logged')
+  const retry = logs.find((l) => l.includes('Cognito discovery failed at'))
+  t.match(retry, `Cognito discovery failed at http://127.0.0.1:${cognitoPort}/`, 'the retries were logged with the issuer')
+  t.match(retry, `ECONNREFUSED 127.0.0.1:${cognitoPort}`, 'and what went wrong there')
 
   const stack = { app, cognito, config, baseUrl, clientId: client.clientId, clientSecret: client.clientSecret, logs } as Stack
   const result = await signIn(browser, stack)

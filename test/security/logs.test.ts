@@ -132,6 +132,13 @@ t.test('one access-log line per request, at info level only', async (t) => {
   t.match(access[0], { level: 30, method: 'GET', url: '/logged-out?code=[redacted]&x=1', statusCode: 200, responseTime: Number, reqId: String })
   t.match(access[1], { method: 'GET', url: '/no-such-page', statusCode: 404 })
   t.not(access[0]?.reqId, access[1]?.reqId, 'each with its own request id')
+
+  // The stylesheet and the logo come with every page: not logged, unless they fail.
+  const staticBefore = stack.logs.length
+  t.equal((await fetch(`${stack.baseUrl}/public/css/site.css`)).status, 200)
+  t.equal((await fetch(`${stack.baseUrl}/public/css/missing.css`)).status, 404)
+  const staticLines = entriesSince(stack, staticBefore).filter((entry) => entry.msg === 'request completed')
+  t.same(staticLines.map((entry) => [entry.url, entry.statusCode]), [['/public/css/missing.css', 404]], 'a served static file is not logged, a missing one is')
   t.notOk(JSON.stringify(lines).includes('secret-code-123'), 'the code in the URL is not logged')
 
   const quiet = await startStack(t, { env: { LOG_LEVEL: 'warn' } })

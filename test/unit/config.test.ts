@@ -258,3 +258,19 @@ t.test('loopback hosts', async (t) => {
   for (const host of ['localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) t.ok(isLoopbackHost(host), host)
   for (const host of ['example.com', '10.0.0.1', 'localhost.example.com', '128.0.0.1']) t.notOk(isLoopbackHost(host), host)
 })
+
+t.test('LOG_FORMAT: auto by default, pretty or json on request, never pretty in production', async (t) => {
+  t.equal(loadConfig({}).server.logFormat, 'auto')
+  t.equal(loadConfig({ LOG_FORMAT: 'pretty' }).server.logFormat, 'pretty')
+  t.equal(loadConfig({ LOG_FORMAT: 'json' }).server.logFormat, 'json')
+  t.throws(() => loadConfig({ LOG_FORMAT: 'fancy' }), /LOG_FORMAT/)
+  const production = { NODE_ENV: 'production', APP_BASE_URL: 'https://app.example.com', SESSION_SECRET: 'x'.repeat(40), COGNITO_USER_POOL_ID: 'eu-west-1_AbC123xyz', COGNITO_CLIENT_ID: 'a'.repeat(26), COGNITO_CLIENT_SECRET: 's'.repeat(40) }
+  t.equal(loadConfig(production).server.logFormat, 'json', 'production logs JSON')
+  t.throws(() => loadConfig({ ...production, LOG_FORMAT: 'pretty' }), /LOG_FORMAT: must not be pretty when NODE_ENV=production/)
+})
+
+t.test('APP_BASE_URL follows PORT in development when unset', async (t) => {
+  t.equal(loadConfig({ PORT: '3456' }).web.baseUrl, 'http://localhost:3456')
+  t.equal(loadConfig({}).web.baseUrl, 'http://localhost:3000')
+  t.equal(loadConfig({ PORT: '3456', APP_BASE_URL: 'http://localhost:8080' }).web.baseUrl, 'http://localhost:8080', 'a set APP_BASE_URL wins (a proxy in front)')
+})

@@ -87,3 +87,23 @@ t.test('a small batch is written within about a second while the process keeps r
   t.ok(seenAt.length > 0 && (seenAt[0] as number) < 2800, `first output after ${seenAt[0]} ms, within 2.8 s`)
   t.ok(toldToEndAt !== undefined && (seenAt[0] as number) <= toldToEndAt, 'while the process was still running (before it was told to end)')
 })
+
+t.test('the pretty destination writes one readable line per entry, with local time and the level name', async (t) => {
+  const program = `
+    import pino from 'pino'
+    import { createLogDestination } from ${JSON.stringify(loggerModule)}
+    const log = pino({ base: { pid: 1, hostname: 'h' } }, createLogDestination('pretty'))
+    log.warn({ retryInMs: 500 }, 'Cognito discovery failed at http://127.0.0.1:9/pool: connect ECONNREFUSED')
+    log.info({ error: { type: 'CognitoError', message: 'refused' }, url: '/login' }, 'Cognito refused')
+  `
+  const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } })
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.resume()
+  await once(child, 'exit')
+  const lines = stdout.replace(/\u001b\[[0-9;]*m/g, '').trim().split('\n')
+  t.equal(lines.length, 2, 'one line each')
+  t.match(lines[0], /^\[\d\d:\d\d:\d\d\] WARN: Cognito discovery failed at http:\/\/127\.0\.0\.1:9\/pool: connect ECONNREFUSED \{"retryInMs":500\}$/)
+  t.match(lines[1], /^\[\d\d:\d\d:\d\d\] INFO: Cognito refused \{"error":\{"type":"CognitoError","message":"refused"\},"url":"\/login"\}$/, 'an error object stays on its line')
+  t.notMatch(stdout, /"pid"|"hostname"|"level"|"time"/, 'no JSON bookkeeping')
+})

@@ -106,7 +106,7 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
           return unavailable(reply, 'The session cannot be read right now')
         }
         const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
-        if (status >= 500) request.log.error({ err: { type: error.name, message: error.message } }, 'API request failed')
+        if (status >= 500) request.log.error({ error: { type: error.name, message: error.message } }, 'API request failed')
         return sendJson(reply, status, {
           error: status >= 500 ? 'server_error' : 'invalid_request',
           error_description: status >= 500 ? 'Something went wrong on our side' : 'The request could not be understood',
