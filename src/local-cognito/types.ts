@@ -96,7 +96,8 @@ export interface SeenRequest {
 }
 
 export interface Faults {
-  idTokenSigning?: 'unknown-key' | 'none' | 'hs256-client-secret'
+  /** `bad-signature`: RS256 with the pool's ID key and its kid, but the signature does not verify */
+  idTokenSigning?: 'unknown-key' | 'none' | 'hs256-client-secret' | 'bad-signature'
   /** merged over the real ID token claims; an `undefined` value removes the claim */
   idTokenClaims?: Record<string, unknown | undefined>
   /** ID token header without kid */
@@ -107,6 +108,11 @@ export interface Faults {
   tokenEndpoint?: { status?: number; body?: string; delayMs?: number }
   /** every endpoint answers 503 */
   unavailable?: boolean
+  /**
+   * merged over the discovery document (which Cognito serves without these: another `issuer`, another
+   * `jwks_uri`, `authorization_response_iss_parameter_supported: true`…); an `undefined` value removes the field
+   */
+  discovery?: Record<string, unknown | undefined>
 }
 
 export interface LocalCognito {
