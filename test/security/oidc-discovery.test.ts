@@ -4,70 +4,19 @@
  * names another issuer makes sign-in impossible; a wrong `iss` on the callback is always refused, a
  * missing one only when the document advertises authorization_response_iss_parameter_supported.
  */
-import { once } from 'node:events'
-import { createServer, type IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import type { Faults } from '../../src/local-cognito/index.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { callbackUrlFor, signIn, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
 import { assertCleanFailure, storeSize } from './helpers.js'
-
-/** A stack whose local Cognito serves its discovery document with `discovery` changes from the first request on. */
-async function stackWithDiscovery(t: Test, discovery: NonNullable<Faults['discovery']>): Promise<Stack> {
-  const { cognito, clock } = await startSharedCognito(t)
-  cognito.faults = { discovery }
-  return startStack(t, { sharedCognito: cognito, clock })
-}
-
-/** Cognito's endpoints at another origin: forwards every request to `target`, keeping its own origin in redirects. */
-async function startForwarder(t: Test, target: string, movedKeysPath: string, jwksPath: string) {
-  const seen: string[] = []
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const path = req.url ?? '/'
-      seen.push(`${req.method} ${path.split('?')[0]}`)
-      const to = path.startsWith(movedKeysPath) ? jwksPath : path
-      const headers = new Headers()
-      for (const name of ['authorization', 'content-type', 'cookie', 'accept']) {
-        const value = req.headers[name]
-        if (typeof value === 'string') headers.set(name, value)
-      }
-      const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined
-      fetch(`${target}${to}`, { method: req.method ?? 'GET', headers, ...(body ? { body } : {}), redirect: 'manual' })
-        .then(async (answer) => {
-          const out: Record<string, string | string[]> = {}
-          answer.headers.forEach((value, name) => {
-            if (name !== 'set-cookie' && name !== 'content-length' && name !== 'content-encoding' && name !== 'transfer-encoding') out[name] = value
-          })
-          const cookies = answer.headers.getSetCookie()
-          if (cookies.length > 0) out['set-cookie'] = cookies
-          const location = answer.headers.get('location')
-          if (location?.startsWith(target)) out['location'] = `${origin}${location.slice(target.length)}`
-          res.writeHead(answer.status, out).end(Buffer.from(await answer.arrayBuffer()))
-        })
-        .catch(() => res.writeHead(502).end())
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    server.closeAllConnections()
-    return closed
-  })
-  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
-  return { origin, seen }
-}
+import { stackWithDiscovery, startForwarder } from './oidc-helpers.js'
 
 t.test('OIDC-17, OIDC-19 every endpoint and the jwks_uri are taken from the discovery document, none hard-coded', async (t) => {
   const { cognito, clock } = await startSharedCognito(t)
   const jwksPath = `/${cognito.userPoolId}/.well-known/jwks.json`
   // The keys live at a path that changes on every run (rp-discovery-jwks_uri-keys).
   const movedKeysPath = `/keys-${randomUUID()}`
-  const elsewhere = await startForwarder(t, cognito.origin, movedKeysPath, jwksPath)
+  const elsewhere = await startForwarder(t, cognito.origin, { from: movedKeysPath, to: jwksPath })
   cognito.faults = {
     discovery: {
       authorization_endpoint: `${elsewhere.origin}/oauth2/authorize`,
@@ -90,10 +39,11 @@ t.test('OIDC-17, OIDC-19 every endpoint and the jwks_uri are taken from the disc
   t.equal(out.status, 303)
   t.match(out.headers.get('location') ?? '', new RegExp(`^${elsewhere.origin}/logout\\?client_id=`), 'sign-out goes to the discovered end_session_endpoint')
 
-  t.ok(elsewhere.seen.includes('POST /oauth2/token'), 'the code was exchanged at the discovered token_endpoint')
-  t.ok(elsewhere.seen.includes('GET /oauth2/userInfo'), 'userInfo asked at the discovered userinfo_endpoint')
-  t.ok(elsewhere.seen.includes(`GET ${movedKeysPath}/jwks.json`), 'the keys fetched from the discovered jwks_uri')
-  t.ok(elsewhere.seen.includes('POST /oauth2/revoke'), 'the refresh token revoked at the discovered revocation_endpoint')
+  const seen = elsewhere.seen.map((r) => `${r.method} ${r.path}`)
+  t.ok(seen.includes('POST /oauth2/token'), 'the code was exchanged at the discovered token_endpoint')
+  t.ok(seen.includes('GET /oauth2/userInfo'), 'userInfo asked at the discovered userinfo_endpoint')
+  t.ok(seen.includes(`GET ${movedKeysPath}/jwks.json`), 'the keys fetched from the discovered jwks_uri')
+  t.ok(seen.includes('POST /oauth2/revoke'), 'the refresh token revoked at the discovered revocation_endpoint')
   const direct = cognito.requests.filter((r) => r.path !== `/${cognito.userPoolId}/.well-known/openid-configuration`)
   const forwarded = elsewhere.seen.length
   t.equal(direct.length, forwarded, 'the app asked the issuer’s host for nothing but the discovery document: every other request came through the discovered endpoints')
