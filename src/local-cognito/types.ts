@@ -102,6 +102,8 @@ export interface Faults {
   idTokenClaims?: Record<string, unknown | undefined>
   /** ID token header without kid */
   omitKid?: boolean
+  /** the JWKS serves only the ID token's key (with its kid, or without one), as a provider with one key does */
+  jwks?: 'id-key-only' | 'id-key-only-without-kid'
   /** userInfo answers with this sub */
   userinfoSub?: string
   /** POST /oauth2/token answers with this status / raw body, or after a delay */

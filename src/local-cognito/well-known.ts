@@ -36,7 +36,14 @@ export function registerWellKnown(app: FastifyInstance, state: PoolState): void 
     }
     return sendJson(reply, 200, document, { 'cache-control': 'max-age=3600' })
   })
-  app.get(`${base}/jwks.json`, async (_req, reply) =>
-    sendJson(reply, 200, { keys: [state.keys.id.jwk, state.keys.access.jwk] }, { 'cache-control': 'max-age=3600' }),
-  )
+  app.get(`${base}/jwks.json`, async (_req, reply) => {
+    const only = state.faults.jwks
+    let keys: object[] = [state.keys.id.jwk, state.keys.access.jwk]
+    if (only === 'id-key-only') keys = [state.keys.id.jwk]
+    if (only === 'id-key-only-without-kid') {
+      const { kid: _kid, ...withoutKid } = state.keys.id.jwk
+      keys = [withoutKid]
+    }
+    return sendJson(reply, 200, { keys }, { 'cache-control': 'max-age=3600' })
+  })
 }

@@ -52,3 +52,21 @@ t.test('idTokenSigning: bad-signature keeps the pool’s kid and alg, and does n
   await t.rejects(jwtVerify(bad, jwks, { issuer: cognito.issuer }), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' })
   await t.resolves(jwtVerify(good, jwks, { issuer: cognito.issuer }), 'back to normal')
 })
+
+t.test('jwks: id-key-only serves the ID token’s key alone, with or without its kid', async (t) => {
+  const jwksUrl = `${cognito.issuer}/.well-known/jwks.json`
+  const keys = async () => ((await (await fetch(jwksUrl)).json()) as { keys: Array<Record<string, unknown>> }).keys
+  const both = await keys()
+  t.equal(both.length, 2, 'by default the ID and the access keys')
+  const idKid = decodeJwt(await idToken()).header['kid']
+  cognito.faults = { jwks: 'id-key-only' }
+  const one = await keys()
+  t.same(one.map((k) => k['kid']), [idKid], 'only the ID token’s key')
+  cognito.faults = { jwks: 'id-key-only-without-kid' }
+  const bare = await keys()
+  t.equal(bare.length, 1)
+  t.notOk('kid' in (bare[0] ?? {}), 'without kid')
+  t.equal(bare[0]?.['n'], one[0]?.['n'], 'the same key')
+  cognito.faults = {}
+  t.equal((await keys()).length, 2, 'back to normal')
+})
