@@ -4,7 +4,9 @@
  * with this cache as the key resolver); the cache decides when Cognito is asked:
  *
  * - the key set is kept for `maxAgeMs` (10 minutes), then fetched again on the next use;
- * - a token must name its key (`kid`; Cognito always does) and that key must be an RSA signing key;
+ * - a token names its key (`kid`; Cognito always does) and that key must be an RSA signing key; a
+ *   token without `kid` is verified only when the set holds exactly one key (a provider with a single
+ *   key, OIDC conformance rp-id_token-kid-absent-single-jwks), never by trying several;
  * - a `kid` not in the set (Cognito rotated its keys) causes one refetch, unless the set was fetched
  *   less than `cooldownMs` ago (API_JWKS_REFETCH_COOLDOWN, 30 s): a run of tokens naming unknown
  *   keys cannot make the app hammer the JWKS endpoint, and a rotation is seen at once unless the set
@@ -63,12 +65,12 @@ export class JwksCache {
 
   /** The key for a JWS header; rejects with KeyNotFoundError, or a CognitoError when the set cannot be fetched. */
   readonly getKey = async (header: JWSHeaderParameters): Promise<VerifyKey> => {
-    const { kid } = header
-    if (typeof kid !== 'string' || kid === '') throw new KeyNotFoundError('no-kid', 'the token names no signing key (kid)')
+    const named = typeof header.kid === 'string' && header.kid !== ''
     const now = this.#options.clock.now()
     const cold = this.#fetchedAt === Number.NEGATIVE_INFINITY
     const stale = now - this.#fetchedAt >= (this.#options.maxAgeMs ?? 600_000)
-    const known = this.#keys.has(kid)
+    // Without a kid there is no key to look for by fetching again.
+    const known = !named || this.#keys.has(header.kid as string)
     if (cold || ((stale || !known) && now - this.#attemptedAt >= (this.#options.cooldownMs ?? 30_000))) {
       try {
         await this.#download()
@@ -76,6 +78,12 @@ export class JwksCache {
         // An outage: a key already known goes on verifying (its set is only old, not wrong).
         if (cold || !known) throw error
       }
+    }
+    let kid = header.kid as string
+    if (!named) {
+      const only = this.#keys.size === 1 ? [...this.#keys.keys()][0] : undefined
+      if (only === undefined) throw new KeyNotFoundError('no-kid', 'the token names no signing key (kid) and the JWKS does not hold exactly one')
+      kid = only
     }
     const jwk = this.#keys.get(kid)
     if (!jwk) throw new KeyNotFoundError('unknown-kid', 'the token is signed by a key that is not in the JWKS')
@@ -124,11 +132,13 @@ export class JwksCache {
     if (!Array.isArray(keys)) throw new CognitoError('bad-response', 'the JWKS has no keys')
     const byKid = new Map<string, JWK>()
     for (const jwk of keys as JWK[]) {
-      if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string') continue
+      if (typeof jwk !== 'object' || jwk === null || (jwk.kid !== undefined && typeof jwk.kid !== 'string')) continue
       if (jwk.kty !== 'RSA' || (jwk.use !== undefined && jwk.use !== 'sig') || (jwk.alg !== undefined && jwk.alg !== 'RS256')) continue
-      // Two keys under one kid: neither can be trusted to be the one meant.
-      if (byKid.has(jwk.kid)) byKid.set(jwk.kid, { kty: 'invalid' })
-      else byKid.set(jwk.kid, jwk)
+      // A key without kid is kept under '' (usable only by a token without kid, when it is the only key);
+      // two keys under one kid: neither can be trusted to be the one meant.
+      const kid = jwk.kid ?? ''
+      if (byKid.has(kid)) byKid.set(kid, { kty: 'invalid' })
+      else byKid.set(kid, jwk)
     }
     for (const [kid, jwk] of byKid) if (jwk.kty === 'invalid') byKid.delete(kid)
     return byKid

@@ -132,6 +132,12 @@ export async function mintIdToken(state: PoolState, ctx: GrantContext, accessTok
       const k = await unknownKey
       return signRs256(headerFor(k.kid, 'RS256', faults.omitKid), payload, k.privateKey)
     }
+    case 'bad-signature': {
+      // A real signature over other claims: valid base64url, the right length, and it does not verify.
+      const signed = signRs256(headerFor(key.kid, 'RS256', faults.omitKid), payload, key.privateKey)
+      const other = signRs256({ kid: key.kid, alg: 'RS256' }, { ...payload, jti: randomUUID() }, key.privateKey)
+      return `${signed.slice(0, signed.lastIndexOf('.'))}${other.slice(other.lastIndexOf('.'))}`
+    }
     default:
       return signRs256(headerFor(key.kid, 'RS256', faults.omitKid), payload, key.privateKey)
   }

@@ -96,17 +96,25 @@ export interface SeenRequest {
 }
 
 export interface Faults {
-  idTokenSigning?: 'unknown-key' | 'none' | 'hs256-client-secret'
+  /** `bad-signature`: RS256 with the pool's ID key and its kid, but the signature does not verify */
+  idTokenSigning?: 'unknown-key' | 'none' | 'hs256-client-secret' | 'bad-signature'
   /** merged over the real ID token claims; an `undefined` value removes the claim */
   idTokenClaims?: Record<string, unknown | undefined>
   /** ID token header without kid */
   omitKid?: boolean
+  /** the JWKS serves only the ID token's key (with its kid, or without one), as a provider with one key does */
+  jwks?: 'id-key-only' | 'id-key-only-without-kid'
   /** userInfo answers with this sub */
   userinfoSub?: string
   /** POST /oauth2/token answers with this status / raw body, or after a delay */
   tokenEndpoint?: { status?: number; body?: string; delayMs?: number }
   /** every endpoint answers 503 */
   unavailable?: boolean
+  /**
+   * merged over the discovery document (which Cognito serves without these: another `issuer`, another
+   * `jwks_uri`, `authorization_response_iss_parameter_supported: true`…); an `undefined` value removes the field
+   */
+  discovery?: Record<string, unknown | undefined>
 }
 
 export interface LocalCognito {

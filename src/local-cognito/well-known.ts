@@ -24,10 +24,26 @@ export function discoveryDocument(state: PoolState): Record<string, unknown> {
 
 export function registerWellKnown(app: FastifyInstance, state: PoolState): void {
   const base = `/${state.settings.userPoolId}/.well-known`
-  app.get(`${base}/openid-configuration`, async (_req, reply) =>
-    sendJson(reply, 200, discoveryDocument(state), { 'cache-control': 'max-age=3600' }),
-  )
-  app.get(`${base}/jwks.json`, async (_req, reply) =>
-    sendJson(reply, 200, { keys: [state.keys.id.jwk, state.keys.access.jwk] }, { 'cache-control': 'max-age=3600' }),
-  )
+  app.get(`${base}/openid-configuration`, async (_req, reply) => {
+    let document = discoveryDocument(state)
+    const changes = state.faults.discovery
+    if (changes) {
+      document = { ...document }
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === undefined) delete document[k]
+        else document[k] = v
+      }
+    }
+    return sendJson(reply, 200, document, { 'cache-control': 'max-age=3600' })
+  })
+  app.get(`${base}/jwks.json`, async (_req, reply) => {
+    const only = state.faults.jwks
+    let keys: object[] = [state.keys.id.jwk, state.keys.access.jwk]
+    if (only === 'id-key-only') keys = [state.keys.id.jwk]
+    if (only === 'id-key-only-without-kid') {
+      const { kid: _kid, ...withoutKid } = state.keys.id.jwk
+      keys = [withoutKid]
+    }
+    return sendJson(reply, 200, { keys }, { 'cache-control': 'max-age=3600' })
+  })
 }

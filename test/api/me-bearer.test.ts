@@ -71,7 +71,7 @@ t.test('an access token from the app’s own code flow', async (t) => {
   t.notOk(stack.logs.join('\n').includes(accessToken), 'the token is not logged')
 })
 
-t.test('another web client of the pool: accepted when allowed, refused otherwise', async (t) => {
+t.test('OIDC-26 another web client of the pool: accepted when allowed, refused otherwise', async (t) => {
   const stack = await stackWithClients(t)
   const partner = await codeFlowTokens(stack.cognito, PARTNER, { username: 'reader', password: 'Reader-passw0rd' })
   const ok = await callApi(stack, bearer(partner.accessToken))

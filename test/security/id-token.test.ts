@@ -33,7 +33,7 @@ const attacks: Array<[string, () => Faults]> = [
   ['wrong nonce', () => ({ idTokenClaims: { nonce: 'not-the-nonce-this-browser-sent' } })],
   ['missing nonce', () => ({ idTokenClaims: { nonce: undefined } })],
   ['missing kid while the JWKS holds several keys', () => ({ omitKid: true })],
-  ['userInfo answers for another subject', () => ({ userinfoSub: '00000000-0000-0000-0000-000000000bad' })],
+  ['OIDC-13 userInfo answers for another subject', () => ({ userinfoSub: '00000000-0000-0000-0000-000000000bad' })],
 ]
 
 for (const [name, faults] of attacks) {
@@ -52,7 +52,7 @@ for (const [name, faults] of attacks) {
   })
 }
 
-t.test('signing-key rotation: the JWKS is fetched again once and the next sign-in succeeds', async (t) => {
+t.test('OIDC-20 signing-key rotation: the JWKS is fetched again once and the next sign-in succeeds', async (t) => {
   const first = await signIn(new Browser(), stack)
   t.equal(first.response.status, 200)
   const fetchesBefore = jwksFetches(stack.cognito)
