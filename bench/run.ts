@@ -299,6 +299,7 @@ async function main(): Promise<void> {
     user: session.user,
     signedInAt: session.signedInAt,
     sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+    now: Date.now(),
     csrfToken: 'k0Wl3VqX-2mP9sT4yZ1aB7cD8eF5gH6iJ0kL',
   }
   if (wanted('ceiling')) {

@@ -54,7 +54,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     store,
     clock,
   })
-  await app.register(viewsPlugin, { cache: web.viewCache, production: config.isProduction })
+  await app.register(viewsPlugin, { cache: web.viewCache, production: config.isProduction, appName: web.appName, signupEnabled: web.signupEnabled })
   await app.register(errorPagesPlugin, { describe: (error) => app.cognito.describeError(error) })
   await app.register(securityPlugin, { secure: web.secure, formTargets: () => app.cognito.formTargets() })
   await app.register(cognitoAuth, {
@@ -65,6 +65,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     domain: cognito.domain,
     scopes: cognito.scopes,
     identityProviders: cognito.identityProviders,
+    signUp: web.signupEnabled,
     timeoutMs: cognito.timeoutMs,
     refreshMarginMs: cognito.refreshMarginMs,
     rateLimit: { max: cognito.rateLimitSignIn, timeWindow: '1 minute' },
@@ -80,7 +81,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
 
   await app.register(healthRoutes)
-  await app.register(pageRoutes)
+  await app.register(pageRoutes, { clock })
   await app.register(apiRoutes)
   return app
 }

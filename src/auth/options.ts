@@ -52,6 +52,8 @@ export interface CognitoAuthOptions {
   readonly scopes?: readonly string[]
   /** Federated providers `?provider=` may name (e.g. `Google`); others are refused. Default none. */
   readonly identityProviders?: readonly string[]
+  /** Offer sign-up (`paths.signup`); false leaves that route out (404). Default true. */
+  readonly signUp?: boolean
   /** Bound on every call to Cognito. Default 10 s. */
   readonly timeoutMs?: number
   /** Plain-http issuer allowed (a local Cognito on loopback). Default: true only for http on loopback. */
@@ -88,6 +90,7 @@ export interface ResolvedAuthOptions {
   readonly secureCookies: boolean
   readonly secrets: readonly string[]
   readonly identityProviders: readonly string[]
+  readonly signUp: boolean
   readonly refreshMarginMs: number
   readonly rateLimit: { readonly max: number; readonly timeWindow: string } | false
   readonly allowedClientIds: readonly string[]
@@ -146,6 +149,7 @@ export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOpt
     secureCookies: base.protocol === 'https:',
     secrets,
     identityProviders: options.identityProviders ?? [],
+    signUp: options.signUp ?? true,
     refreshMarginMs: options.refreshMarginMs ?? 60_000,
     rateLimit: options.rateLimit ?? { max: 30, timeWindow: '1 minute' },
     allowedClientIds: [...new Set([options.clientId, ...(options.bearer?.allowedClientIds ?? [])])],

@@ -74,7 +74,9 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   }
 
   app.get<{ Querystring: LoginQuery }>(paths.login, routeConfig, (request, reply) => redirectToCognito(request, reply, false))
-  app.get<{ Querystring: LoginQuery }>(paths.signup, routeConfig, (request, reply) => redirectToCognito(request, reply, true))
+  if (ctx.signUp) {
+    app.get<{ Querystring: LoginQuery }>(paths.signup, routeConfig, (request, reply) => redirectToCognito(request, reply, true))
+  }
 
   app.get(paths.callback, routeConfig, async (request, reply) => {
     const transaction = await transactions.open(request.cookies[txCookie])

@@ -54,6 +54,10 @@ export interface WebSettings {
    * every template on every render, so that edits show without a restart.
    */
   readonly viewCache: boolean
+  /** The site's name in titles, the header and the footer (APP_NAME). */
+  readonly appName: string
+  /** Whether people may create an account here (SIGNUP_ENABLED; the pool must allow self sign-up). */
+  readonly signupEnabled: boolean
 }
 
 /** Who may call the JSON API with a Bearer access token (GET /api/me), besides the app's own client. */
@@ -101,6 +105,15 @@ function readBaseUrl(read: EnvReader, port: number): URL {
     return fallback
   }
   return url
+}
+
+function readAppName(read: EnvReader): string {
+  const name = read.string('APP_NAME')?.trim()
+  if (name === undefined || name === '') return 'Cognito Sign-in'
+  if (name.length > 60 || /[\u0000-\u001f\u007f]/.test(name)) {
+    read.fail('APP_NAME', 'expected a short name (at most 60 characters, no control characters)')
+  }
+  return name
 }
 
 function readLogFormat(read: EnvReader, isProduction: boolean): LogFormat {
@@ -165,7 +178,13 @@ export function loadConfig(env: Env): LoadedConfig {
       logFormat: readLogFormat(read, isProduction),
       localCognitoPort: read.int('LOCAL_COGNITO_PORT', 9099, 0, 65535),
     },
-    web: { baseUrl: base.origin, secure, viewCache: read.boolean('VIEW_CACHE', true) },
+    web: {
+      baseUrl: base.origin,
+      secure,
+      viewCache: read.boolean('VIEW_CACHE', true),
+      appName: readAppName(read),
+      signupEnabled: read.boolean('SIGNUP_ENABLED', true),
+    },
     cognito: readCognito(read, nodeEnv),
     session: readSession(read, isProduction, secure),
     api: readApi(read),

@@ -5,7 +5,9 @@ import ejs from 'ejs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { PUBLIC_DIR, VIEWS_DIR } from '../lib/paths.js'
+import { showTime } from './dates.js'
 
+/** The site's name when APP_NAME is not set. */
 export const PRODUCT_NAME = 'Cognito Sign-in'
 
 /**
@@ -30,6 +32,9 @@ export const TEMPLATE_LOCALS = [
   'identityProviders',
   'signedInAt',
   'sessionExpiresAt',
+  'now',
+  'showTime',
+  'signupEnabled',
   'groups',
   'returnTo',
   'page',
@@ -45,15 +50,19 @@ export interface ViewsOptions {
   cache: boolean
   /** Static files are cached by browsers for an hour in production, revalidated in development. */
   production: boolean
+  /** The site's name (APP_NAME); default PRODUCT_NAME. */
+  appName?: string
+  /** Whether the pages offer "Create account" (SIGNUP_ENABLED); default true. */
+  signupEnabled?: boolean
 }
 
-async function viewsPlugin(app: FastifyInstance, { cache, production }: ViewsOptions): Promise<void> {
+async function viewsPlugin(app: FastifyInstance, { cache, production, appName = PRODUCT_NAME, signupEnabled = true }: ViewsOptions): Promise<void> {
   await app.register(fastifyView, {
     engine: { ejs },
     root: VIEWS_DIR,
     layout: 'layout.ejs',
     viewExt: 'ejs',
-    defaultContext: { productName: PRODUCT_NAME },
+    defaultContext: { productName: appName, signupEnabled, showTime },
     // Compiled templates (and, through ejs's own cache, the partials they include) are cached unless
     // VIEW_CACHE=false, in development as in production: without the cache a page view reads and
     // compiles every template again and costs about four times as much. Partials are included by

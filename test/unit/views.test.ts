@@ -48,8 +48,11 @@ const cases: Array<{ name: string; view: string; data: Record<string, unknown>; 
   {
     name: 'logged-in, every field, verified email, groups',
     view: 'logged-in',
-    data: { title: 'Your account', user: person(), signedInAt: SIGNED_IN_AT, sessionExpiresAt: EXPIRES_AT, csrfToken: 'csrf-li' },
+    data: { title: 'Your account', user: person(), signedInAt: SIGNED_IN_AT, sessionExpiresAt: EXPIRES_AT, now: SIGNED_IN_AT + 90_000, csrfToken: 'csrf-li' },
     shows: [
+      /<time datetime="2026-01-02T03:04:05.000Z" data-local-time>2 Jan 2026, 03:04 UTC<\/time> <span class="time-hint">\(2 minutes ago\)<\/span>/,
+      /<time datetime="2026-01-02T04:04:05.000Z" data-local-time>2 Jan 2026, 04:04 UTC<\/time> <span class="time-hint">\(in 59 minutes\)<\/span>/,
+      /<script src="\/public\/js\/local-time\.js" defer><\/script>/,
       /data-field="username">ada</,
       /ada@example\.com/,
       /Verified/,
@@ -80,6 +83,7 @@ const cases: Array<{ name: string; view: string; data: Record<string, unknown>; 
       user: person({ email: undefined, name: undefined, username: '' }),
       signedInAt: SIGNED_IN_AT,
       sessionExpiresAt: undefined,
+      now: SIGNED_IN_AT + 3 * 86_400_000,
       csrfToken: 'c',
     },
     shows: [/data-field="email">\s*—/, />\?<\/span>/],
@@ -88,7 +92,7 @@ const cases: Array<{ name: string; view: string; data: Record<string, unknown>; 
     name: 'logged-out, nobody signed in',
     view: 'logged-out',
     data: { title: 'Signed out', user: undefined },
-    shows: [/<title>Signed out · Cognito Sign-in<\/title>/],
+    shows: [/<title>Signed out · Cognito Sign-in<\/title>/, /Cognito Sign-in · Signing in is handled by Amazon Cognito/, /href="\/signup">Create account</],
   },
   {
     name: 'logged-out, still signed in (another tab)',
@@ -135,7 +139,19 @@ const cases: Array<{ name: string; view: string; data: Record<string, unknown>; 
       user: undefined,
       page: { statusCode: 404, title: 'Not found', message: 'Nothing here.', action: { href: '/', label: 'Go to the home page' } },
     },
-    shows: [/Nothing here\./, /Go to the home page/],
+    shows: [/Nothing here\./, /Go to the home page/, /hero-icon-calm" aria-hidden="true">\?</],
+    hides: [/hero-icon-error/],
+  },
+  {
+    name: 'error page, a real failure',
+    view: 'error',
+    data: {
+      title: 'Cognito could not be reached',
+      user: undefined,
+      page: { statusCode: 502, title: 'Cognito could not be reached', message: 'Try again.', action: { href: '/login', label: 'Try again' } },
+    },
+    shows: [/hero-icon-error" aria-hidden="true">!</],
+    hides: [/hero-icon-calm/],
   },
   {
     name: 'error page, another action, signed in',
@@ -177,4 +193,28 @@ t.test('templates read only TEMPLATE_LOCALS: no `with (locals)` scope', async (t
   // A name that is not listed is not found in the data even when the data has it: under
   // `with (locals)` this would render "found".
   t.throws(() => ejs.render('<%= unlisted %>', { unlisted: 'found' }, options), /unlisted is not defined/)
+})
+
+t.test('APP_NAME names the site; SIGNUP_ENABLED=false offers no "Create account"', async (t) => {
+  const app = Fastify({ logger: false })
+  await app.register(viewsPlugin, { cache: true, production: true, appName: 'Ada & Co <Books>', signupEnabled: false })
+  app.get('/', async (_request, reply) => reply.viewAsync('index', { title: 'Home', user: undefined, identityProviders: [] }))
+  t.teardown(() => app.close())
+  const body = (await app.inject('/')).body
+  t.match(body, '<title>Home · Ada &amp; Co &lt;Books&gt;</title>', 'in the title, escaped')
+  t.match(body, '<span>Ada &amp; Co &lt;Books&gt;</span>', 'in the header')
+  t.match(body, 'Ada &amp; Co &lt;Books&gt; · Signing in is handled by Amazon Cognito', 'in the footer')
+  t.notMatch(body, /Create account|href="\/signup"/, 'no sign-up link anywhere')
+  t.match(body, /href="\/login"/, 'sign-in still offered')
+})
+
+t.test('relative times: the largest unit that fits', async (t) => {
+  const { describeRelative, showTime } = await import('../../src/web/dates.js')
+  const now = Date.UTC(2026, 11, 2, 12, 0, 0)
+  t.equal(describeRelative(now + 23 * 3_600_000, now), 'in 23 hours')
+  t.equal(describeRelative(now - 5 * 60_000, now), '5 minutes ago')
+  t.equal(describeRelative(now + 86_400_000, now), 'tomorrow')
+  t.equal(describeRelative(now - 7 * 86_400_000, now), '7 days ago')
+  t.equal(describeRelative(now + 20_000, now), 'now')
+  t.same(showTime(now, now), { iso: '2026-12-02T12:00:00.000Z', text: '2 Dec 2026, 12:00 UTC', relative: 'now' })
 })

@@ -1,7 +1,13 @@
 /** The site's pages: public ones, and the protected ones inside one context with one auth hook. */
 import type { FastifyInstance } from 'fastify'
+import { systemClock, type Clock } from '../../lib/clock.js'
 
-export default async function pageRoutes(app: FastifyInstance): Promise<void> {
+export interface PageRoutesOptions {
+  /** "Now" for the pages' relative times ("in 23 hours"): the app's clock. */
+  clock?: Clock
+}
+
+export default async function pageRoutes(app: FastifyInstance, { clock = systemClock }: PageRoutesOptions): Promise<void> {
   const { idleTimeoutMs } = app.sessionLifetime
   app.get('/', async (request, reply) => {
     const user = request.session?.user
@@ -40,6 +46,7 @@ export default async function pageRoutes(app: FastifyInstance): Promise<void> {
         user: session.user,
         signedInAt: session.signedInAt,
         sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+        now: clock.now(),
         csrfToken: app.sessionCsrfToken(request, reply),
       })
     })
