@@ -86,7 +86,7 @@ t.test('sign-in faults on one stack', async (t) => {
     t.equal((await signIn(new Browser(), stack)).response.status, 200, 'sign-in works once the endpoint recovers')
   })
 
-  t.test('FLT-06 an expired or already used code (slow person, double submit): 400 "start again", no 500, the code not logged', async (t) => {
+  t.test('FLT-06 an expired or already used code (slow person, double submit): 400 with a start-again link, no 500, the code not logged', async (t) => {
     // Slow: the person comes back after the code's 5 minutes at Cognito, within the transaction's 10.
     const slow = new Browser()
     const url = await callbackUrlFor(slow, stack)
