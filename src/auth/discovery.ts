@@ -5,7 +5,7 @@
  */
 import type { Configuration } from 'openid-client'
 import type { Clock } from '../lib/clock.js'
-import { CognitoError } from './errors.js'
+import { CognitoError, DiscoveryUnavailableError, networkError } from './errors.js'
 import { discover, jwksUriOf } from './flow.js'
 import { JwksCache } from './jwks.js'
 import type { Logger, PoolSettings } from './types.js'
@@ -46,11 +46,16 @@ export class OidcProvider {
   async getConfiguration(): Promise<Configuration> {
     if (this.#configuration) return this.#configuration
     this.#pending ??= discover(this.settings)
-      .then((configuration) => {
-        this.#configuration = configuration
-        this.log.info({ issuer: this.settings.issuer }, 'Cognito discovery loaded')
-        return configuration
-      })
+      .then(
+        (configuration) => {
+          this.#configuration = configuration
+          this.log.info({ issuer: this.settings.issuer }, 'Cognito discovery loaded')
+          return configuration
+        },
+        (error: unknown) => {
+          throw new DiscoveryUnavailableError(error instanceof CognitoError ? error : networkError(error))
+        },
+      )
       .finally(() => {
         this.#pending = undefined
       })

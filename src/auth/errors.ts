@@ -28,6 +28,17 @@ export class CognitoError extends Error {
 
 export type SignInErrorKind = 'refused' | 'missing-transaction' | 'state-mismatch' | 'missing-code' | 'unknown-provider'
 
+/**
+ * Cognito's discovery document could not be loaded (not yet, or not now): sign-in is not available
+ * until it is. Keeps the underlying failure's kind. Never cached: the next request tries again.
+ */
+export class DiscoveryUnavailableError extends CognitoError {
+  constructor(cause: CognitoError) {
+    super(cause.kind, `discovery failed: ${cause.message}`)
+    this.name = 'DiscoveryUnavailableError'
+  }
+}
+
 /** The sign-in attempt itself cannot go on (user's side: 4xx). */
 export class SignInError extends Error {
   constructor(
@@ -101,7 +112,12 @@ export interface ErrorDescription {
   readonly action: Action
   /** True when the cause is on our or Cognito's side and deserves an error-level log line. */
   readonly serverFault: boolean
+  /** For a passing outage (503): when to try again, sent as `Retry-After` (seconds). */
+  readonly retryAfterSeconds?: number
 }
+
+/** `Retry-After` of a 503 for a passing outage (Cognito's discovery, the session store, a renewal). */
+export const RETRY_AFTER_SECONDS = 10
 
 export const HOME: Action = { href: '/', label: 'Go to the home page' }
 /** Reloads the page that failed (an empty href is the current URL). */
@@ -158,6 +174,12 @@ export function describeAuthError(error: unknown, loginPath: string): ErrorDescr
         return describe(400, 'Sign-in answer incomplete', 'Cognito sent us back without a sign-in code. Please start again.', tryAgain)
     }
   }
+  if (error instanceof DiscoveryUnavailableError) {
+    return {
+      ...describe(503, 'Cognito could not be reached', 'Sign-in is not available right now: the sign-in service cannot be reached. Please try again in a moment.', tryAgain),
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    }
+  }
   if (error instanceof CognitoError) {
     switch (error.kind) {
       case 'invalid-grant':
@@ -190,12 +212,15 @@ export function describeAuthError(error: unknown, loginPath: string): ErrorDescr
     )
   }
   if (error instanceof SessionRenewalError) {
-    return describe(
-      503,
-      'Cognito cannot be reached',
-      'Your session needs to be renewed, but the sign-in service is not answering. Nothing is lost: please try again in a moment.',
-      RELOAD,
-    )
+    return {
+      ...describe(
+        503,
+        'Cognito cannot be reached',
+        'Your session needs to be renewed, but the sign-in service is not answering. Nothing is lost: please try again in a moment.',
+        RELOAD,
+      ),
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    }
   }
   return undefined
 }

@@ -16,7 +16,7 @@ const boundedFetch: client.CustomFetch = (url, options) => fetchFromCognito(url,
 
 /** Accepted clock difference for the ID token's `iat` (openid-client checks exp, not a future iat). */
 const MAX_CLOCK_SKEW_SECONDS = 120
-/** Accepted clock difference for the ID token's `exp`: openid-client's own default tolerance. */
+/** Accepted clock difference for the ID token's `exp`, here and in openid-client (its `clockTolerance`). */
 const EXP_TOLERANCE_SECONDS = 30
 
 /** Fetches the pool's discovery document: one attempt, bounded by the pool's timeout. */
@@ -28,7 +28,8 @@ export async function discover(settings: PoolSettings): Promise<client.Configura
     const configuration = await client.discovery(
       new URL(settings.issuer),
       settings.clientId,
-      undefined,
+      // Set, not left to the library's default: the same tolerance as the check on the app's clock.
+      { [client.clockTolerance]: EXP_TOLERANCE_SECONDS },
       clientAuthentication(settings.clientSecret),
       { execute, timeout: Math.max(1, Math.ceil(settings.timeoutMs / 1000)), [client.customFetch]: boundedFetch },
     )

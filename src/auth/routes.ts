@@ -1,5 +1,6 @@
 /** The component's routes: sign-in, sign-up, the callback from Cognito, sign-out and the account switch. Thin: the work is in flow.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { SessionStoreUnavailableError } from '../session/stores/types.js'
 import type { OidcProvider } from './discovery.js'
 import { CognitoError, SignInError } from './errors.js'
 import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startLogin } from './flow.js'
@@ -44,6 +45,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     if (request.session?.user && !signUp) return reply.redirect(returnTo, 303)
     const identityProvider = request.query.provider
     if (identityProvider !== undefined && !ctx.identityProviders.includes(identityProvider)) throw new SignInError('unknown-provider')
+    // A sign-in ends in a stored session: with the store down, say so now (503), not after Cognito.
+    if (!(await app.sessionStore.ping())) throw new SessionStoreUnavailableError('session store unavailable')
     const { url, transaction } = await startLogin(provider, {
       returnTo,
       signUp,

@@ -160,6 +160,16 @@ export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): 
   })
 
   const userInfo = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const fault = state.faults.userinfoEndpoint
+    if (fault?.delayMs) await sleep(fault.delayMs)
+    if (fault && (fault.status !== undefined || fault.body !== undefined)) {
+      note(req, { error: 'fault' })
+      return reply
+        .code(fault.status ?? 200)
+        .header('content-type', JSON_TYPE)
+        .header('cache-control', 'no-store')
+        .send(fault.body ?? '')
+    }
     const headers = {
       'cache-control': 'no-cache, no-store, max-age=0, must-revalidate',
       'x-amz-cognito-request-id': randomUUID(),

@@ -108,6 +108,8 @@ export interface Faults {
   userinfoSub?: string
   /** POST /oauth2/token answers with this status / raw body, or after a delay */
   tokenEndpoint?: { status?: number; body?: string; delayMs?: number }
+  /** GET/POST /oauth2/userInfo answers with this status / raw body, or after a delay (the token endpoint unaffected) */
+  userinfoEndpoint?: { status?: number; body?: string; delayMs?: number }
   /** every endpoint answers 503 */
   unavailable?: boolean
   /**

@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { describe, RELOAD, type ErrorDescription } from '../auth/errors.js'
+import { describe, RELOAD, RETRY_AFTER_SECONDS, type ErrorDescription } from '../auth/errors.js'
 import { SessionStoreUnavailableError } from '../session/stores/types.js'
 import { redactUrl } from '../lib/logger.js'
 
@@ -19,7 +19,10 @@ export function notFoundPage(): ErrorPage {
 /** Maps any error that is not the sign-in component's to the page a person sees. */
 export function toErrorPage(error: unknown): ErrorPage {
   if (error instanceof SessionStoreUnavailableError) {
-    return describe(503, 'Temporarily unavailable', 'Your session cannot be read right now. Nothing is lost: please try again in a moment.', RELOAD)
+    return {
+      ...describe(503, 'Temporarily unavailable', 'Your session cannot be read right now. Nothing is lost: please try again in a moment.', RELOAD),
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    }
   }
   const code = (error as { code?: unknown })?.code
   const statusCode = (error as { statusCode?: unknown })?.statusCode
@@ -49,6 +52,7 @@ async function renderError(
   render: Render = (view, data) => reply.viewAsync(view, data),
 ): Promise<FastifyReply> {
   reply.code(page.statusCode)
+  if (page.retryAfterSeconds !== undefined) reply.header('retry-after', String(page.retryAfterSeconds))
   const wantsJson = !request.headers.accept?.includes('text/html') && request.headers.accept?.includes('application/json')
   if (wantsJson) return reply.send({ error: page.title, message: page.message, statusCode: page.statusCode })
   try {

@@ -173,7 +173,7 @@ t.test('a token from another user pool (another emulator) is refused', async (t)
   assertRefused(t, answer, 401, 'invalid_token', foreign)
 })
 
-t.test('key rotation: a token signed with the new key verifies after one JWKS refetch', async (t) => {
+t.test('FLT-09 key rotation: a token signed with the new key verifies after one JWKS refetch', async (t) => {
   const stack = await stackWithClients(t, { API_JWKS_REFETCH_COOLDOWN: '0s' })
   const before = await clientCredentialsToken(stack.cognito, ROBOT)
   t.equal((await callApi(stack, bearer(before))).status, 200)

@@ -9,7 +9,7 @@ import { freePort, signIn, type Stack } from '../helpers/stack.js'
 const formAction = (response: Response) =>
   /(?:^|;)\s*form-action ([^;]*)/.exec(response.headers.get('content-security-policy') ?? '')?.[1]
 
-t.test('Cognito down at start-up: the app starts, serves public pages, and sign-in works once Cognito answers', async (t) => {
+t.test('FLT-01 Cognito down at start-up: the app starts, serves public pages, and sign-in works once Cognito answers', async (t) => {
   const cognitoPort = await freePort()
   const appPort = await freePort()
   const baseUrl = `http://localhost:${appPort}`
@@ -38,7 +38,8 @@ t.test('Cognito down at start-up: the app starts, serves public pages, and sign-
   t.equal(ready.status, 503)
   t.same(((await ready.json()) as { checks: unknown }).checks, { cognitoDiscovery: 'unavailable', sessionStore: 'ok' })
   const login = await browser.get(`${baseUrl}/login`)
-  t.equal(login.status, 502, 'sign-in explains that Cognito cannot be reached')
+  t.equal(login.status, 503, 'sign-in explains that Cognito cannot be reached')
+  t.equal(login.headers.get('retry-after'), '10', 'and when to try again')
   const html = await login.text()
   t.match(html, /Cognito could not be reached/)
   t.match(html, /Try again/)

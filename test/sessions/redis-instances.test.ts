@@ -89,7 +89,7 @@ if (await requireRedis(t)) {
     t.equal(again.status, 200, 'no session is lost by an app restart')
   })
 
-  t.test('Redis stopped and started again: public pages keep working, signed-in pages 503, then recovery', async (t) => {
+  t.test('FLT-12 Redis stopped and started again: public pages keep working, signed-in pages 503, then recovery', async (t) => {
     const own = await startOwnRedis({ persist: true })
     t.teardown(() => own.close())
     const prefix = uniquePrefix('outage')

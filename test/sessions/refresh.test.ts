@@ -25,7 +25,7 @@ async function signedIn(t: Test, stack: Stack, browser: Browser) {
   return tokens as NonNullable<typeof tokens>
 }
 
-t.test('an expiring access token is refreshed once for 20 concurrent requests, unseen by the person', async (t) => {
+t.test('FLT-16 an expiring access token is refreshed once for 20 concurrent requests, unseen by the person', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const before = await signedIn(t, stack, browser)
@@ -121,7 +121,7 @@ t.test('a refresh refused by Cognito ends the session with an explanation', asyn
   t.equal((await browser.get(`${stack.baseUrl}/`)).status, 200)
 })
 
-t.test('Cognito unreachable during refresh: served while the token is valid, 503 after', async (t) => {
+t.test('FLT-08 Cognito unreachable during refresh: served while the token is valid, 503 after', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const before = await signedIn(t, stack, browser)
