@@ -79,6 +79,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     const transaction = await transactions.open(request.cookies[txCookie])
     if (!transaction) {
       reply.clearCookie(txCookie, txCookieOptions)
+      // Already signed in (the back button, a second click): home, with no second code exchange.
+      if (request.session?.user) return reply.redirect(paths.afterSignIn, 303)
       throw new SignInError('missing-transaction')
     }
     const query = request.raw.url?.split('?')[1] ?? ''
