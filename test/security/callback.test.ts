@@ -18,7 +18,7 @@ t.test('error=access_denied with the right state: 403, sign-in cancelled', async
   t.notOk(browser.cookie('localhost', 'signin'), 'the transaction cookie is gone')
 })
 
-t.test('a Lambda trigger refusal (PreSignUp) is shown, escaped, as a 400', async (t) => {
+t.test('WEB-03 a Lambda trigger refusal (PreSignUp) is shown, escaped, as a 400', async (t) => {
   const browser = new Browser()
   const state = await startLoginState(browser, stack)
   const response = await browser.get(
