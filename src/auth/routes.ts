@@ -25,6 +25,33 @@ function errorCode(value: string): string {
   return /^[a-z][a-z0-9_]{0,63}$/i.test(value) ? value : 'unknown_error'
 }
 
+/** Refused like a bad CSRF token (403 "This form has expired"): a form posted from another site. */
+class CrossSiteFormError extends Error {
+  readonly statusCode = 403
+  readonly code = 'FST_CSRF_CROSS_SITE'
+  constructor() {
+    super('form posted from another site')
+    this.name = 'CrossSiteFormError'
+  }
+}
+
+/**
+ * The sign-out forms come only from this site's own pages: a browser that says the form comes from
+ * another site (Sec-Fetch-Site; or, from a browser without it, another Origin) is refused even with a
+ * valid CSRF token. Under this site's `Referrer-Policy: no-referrer` browsers send `Origin: null` with
+ * the site's own forms, so only Sec-Fetch-Site tells them apart. Clients that send neither header
+ * still need the token.
+ */
+function sameSiteForm(baseUrl: string) {
+  return async function sameSiteForm(request: FastifyRequest): Promise<void> {
+    const site = request.headers['sec-fetch-site']
+    const origin = request.headers.origin
+    const crossSite =
+      site !== undefined ? site !== 'same-origin' && site !== 'none' : origin !== undefined && origin !== 'null' && origin !== baseUrl
+    if (crossSite) throw new CrossSiteFormError()
+  }
+}
+
 export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { paths, provider, transactions } = ctx
   const txCookie = ctx.secureCookies ? '__Host-signin' : 'signin'
@@ -85,6 +112,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     const transaction = await transactions.open(request.cookies[txCookie])
     if (!transaction) {
       reply.clearCookie(txCookie, txCookieOptions)
+      // Already signed in (the back button, a second click): home, with no second code exchange.
+      if (request.session?.user) return reply.redirect(paths.afterSignIn, 303)
       throw new SignInError('missing-transaction')
     }
     const query = request.raw.url?.split('?')[1] ?? ''
@@ -109,7 +138,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     return reply.redirect(transaction.returnTo, 303)
   })
 
-  app.post(paths.logout, { preHandler: app.csrfProtection }, async (request, reply) => {
+  const formChecks = [sameSiteForm(ctx.baseUrl), app.csrfProtection]
+  app.post(paths.logout, { preHandler: formChecks }, async (request, reply) => {
     await signOutHere(request, reply)
     if (!provider.isReady) await provider.getConfiguration().catch(() => undefined)
     return reply.redirect(buildLogoutUrl(provider)?.href ?? paths.signedOut, 303)
@@ -120,7 +150,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   // ordinary sign-in starts, with PKCE, state and nonce like every other (BCP-01).
   app.post<{ Body: { returnTo?: string } }>(
     paths.switchAccount,
-    { preHandler: app.csrfProtection, ...routeConfig },
+    { preHandler: formChecks, ...routeConfig },
     async (request, reply) => {
       const returnTo = returnToOf(request.body?.returnTo)
       await signOutHere(request, reply)

@@ -90,7 +90,7 @@ const label = (value: string): string =>
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 
-t.test('every payload falls back to the default', async (t) => {
+t.test('WEB-05 every payload falls back to the default', async (t) => {
   for (const payload of OPEN_REDIRECT_PAYLOADS) {
     t.equal(safeReturnTo(payload), DEFAULT_RETURN_TO, label(payload))
   }

@@ -18,7 +18,7 @@ t.test('error=access_denied with the right state: 403, sign-in cancelled', async
   t.notOk(browser.cookie('localhost', 'signin'), 'the transaction cookie is gone')
 })
 
-t.test('a Lambda trigger refusal (PreSignUp) is shown, escaped, as a 400', async (t) => {
+t.test('WEB-03 a Lambda trigger refusal (PreSignUp) is shown, escaped, as a 400', async (t) => {
   const browser = new Browser()
   const state = await startLoginState(browser, stack)
   const response = await browser.get(
@@ -113,7 +113,7 @@ t.test('a callback with a state but no code and no error: 400', async (t) => {
   })
 })
 
-t.test('a replayed callback URL after a successful sign-in signs nobody in again', async (t) => {
+t.test('BCP-03: a replayed callback URL after a successful sign-in signs nobody in again', async (t) => {
   const browser = new Browser()
   const url = await callbackUrlFor(browser, stack)
   const sealed = browser.cookie('localhost', 'signin') ?? ''
@@ -124,10 +124,13 @@ t.test('a replayed callback URL after a successful sign-in signs nobody in again
   t.notOk(browser.cookie('localhost', 'signin'), 'the transaction cookie was used up')
   const sessions = storeSize(stack)
 
-  // Same browser, same URL again: the transaction is gone; the person stays who they were.
+  // Same browser, same URL again (the back button): the transaction is gone; home, no second exchange.
+  const grants = stack.cognito.countGrants('authorization_code')
   const again = await browser.get(url)
-  t.equal(again.status, 400)
-  t.match(await again.text(), /Your sign-in attempt has expired/)
+  await again.arrayBuffer()
+  t.equal(again.status, 303, 'already signed in: sent on, not shown an error')
+  t.equal(again.headers.get('location'), '/logged-in')
+  t.equal(stack.cognito.countGrants('authorization_code'), grants, 'no second code exchange')
   t.equal(browser.cookie('localhost', 'sid'), sid, 'the existing session is untouched')
   t.equal(storeSize(stack), sessions, 'no new session')
 

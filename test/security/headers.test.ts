@@ -12,7 +12,7 @@ function directives(csp: string | null): Map<string, string[]> {
   return map
 }
 
-t.test('headers on public, signed-in and error pages', async (t) => {
+t.test('WEB-09, WEB-10 headers on public, signed-in and error pages', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const anonymous = await browser.get(`${stack.baseUrl}/`)

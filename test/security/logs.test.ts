@@ -10,7 +10,7 @@ import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { callbackUrlFor, signIn, startStack } from '../helpers/stack.js'
 import { signInWithFaults } from './helpers.js'
 
-t.test('no secret in any log line, a request id on every request line', async (t) => {
+t.test('WEB-14 no secret in any log line, a request id on every request line', async (t) => {
   const stack = await startStack(t)
   const startupLines = stack.logs.length
   const secrets = new Set<string>([stack.clientSecret, stack.config.session.secret])

@@ -9,7 +9,7 @@ import { OPEN_REDIRECT_PAYLOADS } from '../auth/return-to.test.js'
 
 const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '10000' } })
 
-t.test('every payload is stored as /logged-in in the transaction', async (t) => {
+t.test('WEB-05 every payload is stored as /logged-in in the transaction', async (t) => {
   for (const payload of OPEN_REDIRECT_PAYLOADS) {
     const response = await stack.app.inject({ url: `/login?returnTo=${encodeURIComponent(payload)}` })
     t.equal(response.statusCode, 302)
@@ -21,7 +21,7 @@ t.test('every payload is stored as /logged-in in the transaction', async (t) => 
   }
 })
 
-t.test('a raw (unencoded) query is no better', async (t) => {
+t.test('WEB-05 a raw (unencoded) query is no better', async (t) => {
   for (const raw of ['//evil.example', '/\\evil.example', 'https://evil.example', '/%2F%2Fevil.example', '/.//evil.example']) {
     const response = await stack.app.inject({ url: `/login?returnTo=${raw}` })
     const sealed = response.cookies.find((c) => c.name === 'signin')?.value
@@ -29,7 +29,7 @@ t.test('a raw (unencoded) query is no better', async (t) => {
   }
 })
 
-t.test('after a real sign-in the callback redirects on site', async (t) => {
+t.test('WEB-05 after a real sign-in the callback redirects on site', async (t) => {
   for (const payload of ['//evil.example', 'https://evil.example', '/.//evil.example', '/%5Cevil.example', 'javascript:alert(1)']) {
     const browser = new Browser()
     const result = await signIn(browser, stack, { start: `/login?returnTo=${encodeURIComponent(payload)}` })

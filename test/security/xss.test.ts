@@ -3,7 +3,7 @@ import t from 'tap'
 import { Browser } from '../helpers/browser.js'
 import { signIn, startStack } from '../helpers/stack.js'
 
-t.test('a name of <script>alert(1)</script> is rendered escaped', async (t) => {
+t.test('WEB-01 a name of <script>alert(1)</script> is rendered escaped', async (t) => {
   const stack = await startStack(t)
   const payload = '<script>alert(1)</script>'
   stack.cognito.addUser({

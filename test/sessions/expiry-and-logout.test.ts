@@ -88,7 +88,7 @@ t.test('absolute lifetime ends a session however active it is', async (t) => {
   t.equal(await stack.app.sessionStore.read(sid), null, 'deleted from the store')
 })
 
-t.test('logout revokes the refresh token; a refresh with it then fails', async (t) => {
+t.test('BCP-14 logout revokes the refresh token; a refresh with it then fails', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const page = await signIn(browser, stack)
@@ -114,7 +114,7 @@ t.test('logout revokes the refresh token; a refresh with it then fails', async (
   t.equal(((await refresh.json()) as { error: string }).error, 'invalid_grant')
 })
 
-t.test('a failed revocation is logged without the token and does not block the logout', async (t) => {
+t.test('BCP-14 a failed revocation is logged without the token and does not block the logout', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const page = await signIn(browser, stack)

@@ -25,7 +25,7 @@ async function signedIn(t: Test, stack: Stack, browser: Browser) {
   return tokens as NonNullable<typeof tokens>
 }
 
-t.test('FLT-16 an expiring access token is refreshed once for 20 concurrent requests, unseen by the person', async (t) => {
+t.test('FLT-16, BCP-13 an expiring access token is refreshed once for 20 concurrent requests, unseen by the person', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const before = await signedIn(t, stack, browser)
@@ -55,7 +55,7 @@ t.test('FLT-16 an expiring access token is refreshed once for 20 concurrent requ
   t.equal(stack.cognito.requests.length, 0, 'page views with fresh tokens never reach Cognito')
 })
 
-t.test('with rotation the new refresh token is taken', async (t) => {
+t.test('BCP-13 with rotation the new refresh token is taken', async (t) => {
   const stack = await startStack(t)
   stack.cognito.addClient({ ...defaultLocalClient(stack.config.web.baseUrl), refreshTokenRotation: true })
   const browser = new Browser()
@@ -95,7 +95,7 @@ t.test('groups and attributes follow the refreshed ID token', async (t) => {
   t.equal(stack.cognito.countGrants('refresh_token'), 1)
 })
 
-t.test('a refresh refused by Cognito ends the session with an explanation', async (t) => {
+t.test('BCP-12 a refresh refused by Cognito ends the session with an explanation', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const before = await signedIn(t, stack, browser)
@@ -121,7 +121,7 @@ t.test('a refresh refused by Cognito ends the session with an explanation', asyn
   t.equal((await browser.get(`${stack.baseUrl}/`)).status, 200)
 })
 
-t.test('FLT-08 Cognito unreachable during refresh: served while the token is valid, 503 after', async (t) => {
+t.test('FLT-08, BCP-12 Cognito unreachable during refresh: served while the token is valid, 503 after', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const before = await signedIn(t, stack, browser)
