@@ -253,3 +253,26 @@ t.test('SES-17 an ID token with 300 cognito:groups: the cookie holds only the id
   t.equal(again.status, 200, 'the next page view is served')
 })
 
+
+t.test('SES-13 a session cookie replayed after sign-out is anonymous: store entry deleted, refresh token revoked, cookie cleared under its own name and path', async (t) => {
+  const browser = new Browser()
+  const page = await signIn(browser, stack)
+  const cookie = browser.cookie('localhost', 'sid') as string
+  const id = sessionIdOf(browser) as string
+  const refreshToken = (await stack.app.sessionStore.read(id))?.tokens?.refreshToken as string
+  const out = await browser.post(`${stack.baseUrl}/logout`, { _csrf: csrfTokenOf(page.html) })
+  t.equal(out.status, 303)
+  const cleared = setCookieLine(out, 'sid') ?? ''
+  t.ok(isClearing(cleared), 'the cookie is cleared')
+  t.match(cleared, /; Path=\//, 'with the same path')
+  t.match(cleared, /; HttpOnly/i)
+  t.match(cleared, /; SameSite=Lax/i)
+  t.notMatch(cleared, /Domain=/i)
+  t.equal(await stack.app.sessionStore.read(id), null, 'the store entry is deleted')
+  t.ok(stack.cognito.isRefreshTokenRevoked(refreshToken), 'the refresh token is revoked at Cognito')
+  const replay = new Browser()
+  replay.setCookie('localhost', 'sid', cookie)
+  const again = await replay.get(`${stack.baseUrl}/logged-in`)
+  t.equal(again.status, 302, 'the captured cookie no longer signs anyone in')
+  t.match(again.headers.get('location') ?? '', /^\/login\?returnTo=/)
+})
