@@ -3,10 +3,19 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SessionStoreUnavailableError } from '../session/stores/types.js'
 import type { OidcProvider } from './discovery.js'
 import { CognitoError, SignInError } from './errors.js'
-import { buildLogoutUrl, finishLogin, revokeRefreshToken, sameString, startLogin } from './flow.js'
+import { buildLogoutUrl, finishLogin, revokeRefreshToken, startLogin } from './flow.js'
 import type { ResolvedAuthOptions } from './options.js'
 import { safeReturnTo } from './return-to.js'
-import { createTransactionSealer, TRANSACTION_TTL_SECONDS, type TransactionSealer } from './transaction.js'
+import {
+  addPending,
+  createTransactionSealer,
+  NO_SIGN_INS,
+  startedHere,
+  takePending,
+  TRANSACTION_TTL_SECONDS,
+  type PendingSignIns,
+  type TransactionSealer,
+} from './transaction.js'
 import type { LoginTransaction } from './types.js'
 
 interface LoginQuery {
@@ -83,8 +92,16 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     return reply.redirect(url.href, 302)
   }
 
+  /** Adds a sign-in to the browser's pending ones (other tabs may have theirs there: the oldest beyond the cap goes). */
   async function rememberTransaction(reply: FastifyReply, transaction: LoginTransaction): Promise<void> {
-    reply.setCookie(txCookie, await transactions.seal(transaction), { ...txCookieOptions, maxAge: TRANSACTION_TTL_SECONDS })
+    const signIns = (await transactions.openAll(reply.request.cookies[txCookie])) ?? NO_SIGN_INS
+    await keepPending(reply, addPending(signIns, transaction, ctx.clock.now()))
+  }
+
+  /** Writes the pending sign-ins back to the browser, or clears the cookie when none is left. */
+  async function keepPending(reply: FastifyReply, signIns: PendingSignIns): Promise<void> {
+    if (signIns.pending.length === 0) reply.clearCookie(txCookie, txCookieOptions)
+    else reply.setCookie(txCookie, await transactions.sealAll(signIns), { ...txCookieOptions, maxAge: TRANSACTION_TTL_SECONDS })
   }
 
   /** Ends the session here (revoking the refresh token at Cognito first; a failure does not block). */
@@ -109,32 +126,37 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   }
 
   app.get(paths.callback, routeConfig, async (request, reply) => {
-    const transaction = await transactions.open(request.cookies[txCookie])
-    if (!transaction) {
-      reply.clearCookie(txCookie, txCookieOptions)
-      // Already signed in (the back button, a second click): home, with no second code exchange.
-      if (request.session?.user) return reply.redirect(paths.afterSignIn, 303)
-      throw new SignInError('missing-transaction')
-    }
+    const signIns = await transactions.openAll(request.cookies[txCookie])
     const query = request.raw.url?.split('?')[1] ?? ''
     const params = new URLSearchParams(query)
     const error = params.get('error')
     const state = params.get('state')
-    const ours = state !== null && sameString(state, transaction.state)
-    // An answer for another attempt (or none: any site can link here) leaves this browser's pending
-    // sign-in in place. The one meant for it uses the transaction up, whatever happens next.
-    if (ours) reply.clearCookie(txCookie, txCookieOptions)
-    if (error !== null && (state === null || ours)) {
+    const { transaction, rest } = signIns && state !== null ? takePending(signIns, state) : { transaction: undefined, rest: signIns }
+    if (!transaction) {
+      // No pending sign-in of this browser's has this state. Already signed in (another tab finished
+      // first, or this answer came twice): on to the signed-in pages; nothing is exchanged.
+      if (request.session?.user) return reply.redirect(paths.afterSignIn, 303)
+      if (!signIns) {
+        reply.clearCookie(txCookie, txCookieOptions)
+        throw new SignInError('missing-transaction')
+      }
+      // An answer for another attempt (or none: any site can link here) leaves the pending sign-ins in place.
       // Without a state the text is not Cognito's for this sign-in: only an error code is shown.
-      throw new SignInError('refused', errorCode(error), ours ? (params.get('error_description') ?? undefined) : undefined)
+      if (error !== null && state === null) throw new SignInError('refused', errorCode(error))
+      // Started here but no longer pending (used, expired, or dropped for newer tabs'): expired.
+      if (state !== null && startedHere(signIns, state)) throw new SignInError('missing-transaction')
+      throw new SignInError('state-mismatch')
     }
-    if (!ours) throw new SignInError('state-mismatch')
-    if (error === null && params.get('code') === null) throw new SignInError('missing-code')
+    // The answer meant for this sign-in uses it up, whatever happens next; other tabs' stay pending.
+    await keepPending(reply, rest ?? NO_SIGN_INS)
+    if (error !== null) throw new SignInError('refused', errorCode(error), params.get('error_description') ?? undefined)
+    if (params.get('code') === null) throw new SignInError('missing-code')
 
     const { user, tokens } = await finishLogin(provider, query, transaction)
     if (!request.session) throw new SignInError('missing-transaction')
+    // A new session id whoever was signed in here before (no fixation; another user's data is gone).
     await app.startSession(request, reply, { user, tokens })
-    request.log.info({ sub: user.sub }, 'signed in')
+    request.log.info({ sub: user.sub, username: user.username }, 'signed in')
     return reply.redirect(transaction.returnTo, 303)
   })
 

@@ -126,7 +126,15 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   // A callback hook, not an async one: on a page view it does no I/O, so it allocates no promise.
   app.addHook('onRequest', (request, reply, done) => {
     const session = request.session
-    if (!session || session.signedInAt === undefined) return done()
+    if (!session || session.signedInAt === undefined) {
+      // A session cookie that names no live session (never issued, forged, ended) is not adopted: a new
+      // id stands in its place (and the cookie is cleared). Noted, without the value.
+      const sent = request.cookies[cookieName]
+      if (sent !== undefined && session?.sessionId !== undefined && sent !== session.encryptedSessionId) {
+        request.log.info('session cookie names no live session; ignored')
+      }
+      return done()
+    }
     const now = clock.now()
     const absoluteEnded = session.absoluteExpiresAt !== undefined && session.absoluteExpiresAt <= now
     const idleEnded = session.lastSeenAt !== undefined && session.lastSeenAt + options.idleTimeoutMs <= now

@@ -22,7 +22,7 @@ function cookieLine(setCookie: string[] | string | undefined, name: string): str
   return lines.filter((line) => line.startsWith(`${name}=`)).at(-1)
 }
 
-t.test('on an https base URL: __Host- cookies, Secure, HSTS (whole sign-in through inject)', async (t) => {
+t.test('SES-01, SES-14 on an https base URL: __Host- cookies, Secure, HSTS (whole sign-in through inject)', async (t) => {
   const base = 'https://app.example.com'
   const client = defaultLocalClient(base)
   const cognito = await startCognito(t, { clients: [client] })
@@ -127,7 +127,7 @@ t.test('the sealed transaction expires by itself and cannot be opened with anoth
   t.equal(await short.open(sealed), undefined, 'expired after its lifetime')
 })
 
-t.test('session fixation: an id planted before sign-in is not the one after', async (t) => {
+t.test('SES-06 session fixation: an id planted before sign-in is not the one after', async (t) => {
   const stack = await startStack(t)
   const planted = randomBytes(24).toString('base64url')
   const browser = new Browser()
@@ -157,7 +157,7 @@ t.test('session fixation: an id planted before sign-in is not the one after', as
   t.not(victim.cookie('localhost', 'sid'), attackerSid, 'the victim gets a session of their own')
 })
 
-t.test('anonymous traffic creates no server-side state', async (t) => {
+t.test('LOAD-05, LOAD-06 anonymous traffic creates no server-side state', async (t) => {
   const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '1000' } })
   const before = storeSize(stack)
   for (let i = 0; i < 200; i++) {
@@ -172,7 +172,7 @@ t.test('anonymous traffic creates no server-side state', async (t) => {
   t.equal(storeSize(stack), before, 'the session store did not grow')
 })
 
-t.test('tampered, forged and unknown session cookies read as nobody', async (t) => {
+t.test('SES-04, SES-05 tampered, forged and unknown session cookies read as nobody', async (t) => {
   const stack = await startStack(t)
   const owner = new Browser()
   await signIn(owner, stack)

@@ -28,7 +28,7 @@ t.test('RATE_LIMIT_SIGNIN: default 30, validated like every other setting', asyn
   }
 })
 
-t.test('/login: the limit+1th request in a minute gets a 429 page', async (t) => {
+t.test('LOAD-06 /login: the limit+1th request in a minute gets a 429 page', async (t) => {
   const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '3' } })
   const browser = new Browser()
   for (let i = 0; i < 3; i++) {

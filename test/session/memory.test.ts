@@ -81,7 +81,7 @@ t.test('expiry by injected clock: get returns null and the entry is gone', async
   t.equal(store.size, 0, 'saving an expired session removes the old entry')
 })
 
-t.test('the sweep timer removes expired entries', async (t) => {
+t.test('LOAD-05 the sweep timer removes expired entries', async (t) => {
   let now = 0
   const store = newStore(t, { now: () => now, sweepIntervalMs: 20 })
   await set(store, 'short1', sessionData({}, new Date(now + 100)))
@@ -95,7 +95,7 @@ t.test('the sweep timer removes expired entries', async (t) => {
   t.ok(await get(store, 'long'))
 })
 
-t.test('LRU eviction order', async (t) => {
+t.test('LOAD-05 LRU eviction order', async (t) => {
   const store = newStore(t, { maxSessions: 3 })
   await set(store, 'a', sessionData({ n: 'a' }))
   await set(store, 'b', sessionData({ n: 'b' }))
@@ -112,7 +112,7 @@ t.test('LRU eviction order', async (t) => {
   t.ok(await get(store, 'e'))
 })
 
-t.test('bounded: never above maxSessions; holds exactly maxSessions when full', async (t) => {
+t.test('LOAD-05 bounded: never above maxSessions; holds exactly maxSessions when full', async (t) => {
   const small = newStore(t, { maxSessions: 1_000 })
   let max = 0
   for (let i = 0; i < 12_000; i++) {

@@ -11,7 +11,7 @@ async function storedSession(stack: Stack, browser: Browser) {
   return stack.app.sessionStore.read(sessionIdOf(browser) as string)
 }
 
-t.test('idle timeout: an unused session ends and is deleted; activity keeps it alive and rolls the cookie', async (t) => {
+t.test('SES-10, SES-12 idle timeout: an unused session ends and is deleted; activity keeps it alive and rolls the cookie', async (t) => {
   const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '10m', SESSION_MAX_AGE: '1h' } })
   const idle = new Browser()
   await signIn(idle, stack)
@@ -63,7 +63,7 @@ t.test('idle timeout: an unused session ends and is deleted; activity keeps it a
   }
 })
 
-t.test('absolute lifetime ends a session however active it is', async (t) => {
+t.test('SES-11 absolute lifetime ends a session however active it is', async (t) => {
   const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '20m', SESSION_MAX_AGE: '50m' } })
   const browser = new Browser()
   await signIn(browser, stack)
@@ -141,7 +141,7 @@ t.test('logout without a CSRF token is refused and keeps the session', async (t)
   t.equal((await browser.get(`${stack.baseUrl}/logged-in`)).status, 200)
 })
 
-t.test('expired Redis sessions are deleted, not merely ignored', async (t) => {
+t.test('SES-12 expired Redis sessions are deleted, not merely ignored', async (t) => {
   if (!(await requireRedis(t))) return
   const prefix = uniquePrefix('expiry')
   t.teardown(() => deleteKeys(REDIS_URL, prefix))

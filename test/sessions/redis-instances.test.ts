@@ -37,7 +37,7 @@ if (await requireRedis(t)) {
     t.equal(replay.headers.get('location'), '/login?returnTo=%2Flogged-in')
   })
 
-  t.test('one refresh grant for 20 concurrent requests spread over two instances', async (t) => {
+  t.test('LOAD-03 one refresh grant for 20 concurrent requests spread over two instances', async (t) => {
     const prefix = uniquePrefix('two-instance-refresh')
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
     // Normal token life (1 h) and refresh margin (60 s); one clock for Cognito and both instances.
@@ -65,7 +65,7 @@ if (await requireRedis(t)) {
     t.ok((session?.tokens?.accessExpiresAt ?? 0) > (signedIn?.tokens?.accessExpiresAt ?? 0))
   })
 
-  t.test('Redis keys carry a TTL equal to the remaining lifetime; sessions survive an app restart', async (t) => {
+  t.test('SES-16, LOAD-06 Redis keys carry a TTL equal to the remaining lifetime; sessions survive an app restart', async (t) => {
     const prefix = uniquePrefix('ttl')
     t.teardown(() => deleteKeys(REDIS_URL, prefix))
     const redis = new Redis(REDIS_URL)

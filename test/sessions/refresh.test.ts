@@ -95,7 +95,7 @@ t.test('groups and attributes follow the refreshed ID token', async (t) => {
   t.equal(stack.cognito.countGrants('refresh_token'), 1)
 })
 
-t.test('BCP-12 a refresh refused by Cognito ends the session with an explanation', async (t) => {
+t.test('BCP-12, SES-18 a refresh refused by Cognito ends the session with an explanation', async (t) => {
   const stack = await startStack(t)
   const browser = new Browser()
   const before = await signedIn(t, stack, browser)
