@@ -70,6 +70,19 @@ if (browser) {
     await checkAppPage(t, page, 'logged-in')
   })
 
+  t.test('times on the account page in the viewer\'s own zone and language (Tokyo, en-US)', async (t) => {
+    const tokyo = await openPage(browser, stack, { timezoneId: 'Asia/Tokyo', locale: 'en-US' })
+    t.teardown(() => tokyo.context.close())
+    await signInWithBrowser(tokyo.page, stack)
+    const signedIn = tokyo.page.locator('[data-field="signed-in"] time')
+    const iso = (await signedIn.getAttribute('datetime')) as string
+    const expected = new Date(iso).toLocaleString('en-US', { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'short' })
+    t.equal(await signedIn.textContent(), expected, 'shown in Tokyo time, US style')
+    t.notMatch(await signedIn.textContent(), /UTC/)
+    t.match(await tokyo.page.locator('[data-field="signed-in"] .time-hint').textContent(), /^\((now|\d+ minutes? ago)\)$/, 'with the relative hint')
+    t.same(tokyo.csp, [], 'the script is allowed by the CSP')
+  })
+
   t.test('home page, signed in', async (t) => {
     await page.goto(`${stack.baseUrl}/`)
     t.ok(await page.getByRole('heading', { name: 'Welcome back, Demo User' }).isVisible())
