@@ -29,6 +29,11 @@ interface RouteContext extends ResolvedAuthOptions {
   readonly transactions: TransactionSealer
 }
 
+/** Where a person already signed in goes when a callback cannot sign them in again: on, with a note to say so. */
+function alreadySignedIn(path: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}signed-in=already`
+}
+
 /** An OAuth error code as Cognito sends them (`access_denied`, `invalid_request`…); anything else is not shown. */
 function errorCode(value: string): string {
   return /^[a-z][a-z0-9_]{0,63}$/i.test(value) ? value : 'unknown_error'
@@ -135,7 +140,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     if (!transaction) {
       // No pending sign-in of this browser's has this state. Already signed in (another tab finished
       // first, or this answer came twice): on to the signed-in pages; nothing is exchanged.
-      if (request.session?.user) return reply.redirect(paths.afterSignIn, 303)
+      if (request.session?.user) return reply.redirect(alreadySignedIn(paths.afterSignIn), 303)
       if (!signIns) {
         reply.clearCookie(txCookie, txCookieOptions)
         throw new SignInError('missing-transaction')
@@ -149,7 +154,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     }
     // The answer meant for this sign-in uses it up, whatever happens next; other tabs' stay pending.
     await keepPending(reply, rest ?? NO_SIGN_INS)
-    if (error !== null) throw new SignInError('refused', errorCode(error), params.get('error_description') ?? undefined)
+    if (error !== null) {
+      // Cancelled or refused at Cognito, but signed in here already (another tab): on to where this tab was going.
+      if (request.session?.user) return reply.redirect(alreadySignedIn(transaction.returnTo), 303)
+      throw new SignInError('refused', errorCode(error), params.get('error_description') ?? undefined)
+    }
     if (params.get('code') === null) throw new SignInError('missing-code')
 
     const { user, tokens } = await finishLogin(provider, query, transaction)

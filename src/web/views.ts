@@ -7,6 +7,13 @@ import fp from 'fastify-plugin'
 import { PUBLIC_DIR, VIEWS_DIR } from '../lib/paths.js'
 import { showTime } from './dates.js'
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Data every view rendered for this reply gets (@fastify/view sets `{}` on each request; its types omit it). */
+    locals: Record<string, unknown> | null
+  }
+}
+
 /** The site's name when APP_NAME is not set. */
 export const PRODUCT_NAME = 'Cognito Sign-in'
 
@@ -38,6 +45,7 @@ export const TEMPLATE_LOCALS = [
   'groups',
   'returnTo',
   'page',
+  'notice',
 ] as const
 
 /** EJS's options: templates read TEMPLATE_LOCALS as plain variables, not through `with (locals)`. */

@@ -129,7 +129,7 @@ t.test('BCP-03 state is one-time and at least 128 bits; the back button after si
   const back = await browser.get(url)
   await back.arrayBuffer()
   t.equal(back.status, 303)
-  t.equal(back.headers.get('location'), '/logged-in')
+  t.equal(back.headers.get('location'), '/logged-in?signed-in=already')
   t.equal(browser.cookie('localhost', 'sid'), sid, 'the same session')
   t.equal(stack.cognito.countGrants('authorization_code'), grants, 'no second code exchange')
   t.equal(storeSize(stack), sessions, 'no new session')

@@ -85,9 +85,10 @@ t.test('LOAD-02 ten tabs start a sign-in, one completes, then the others: every 
   for (const i of [1, 2, 3, 4, 5]) {
     const { callback, end, html } = await finishTab(t, browser, tabs[i - 1] as Tab)
     t.equal(callback.status, 303, `tab ${i}: no error page`)
-    t.equal(callback.headers.get('location'), '/logged-in', `tab ${i}: on to the signed-in landing page`)
+    t.equal(callback.headers.get('location'), '/logged-in?signed-in=already', `tab ${i}: on to the signed-in landing page`)
     t.equal(end.response.status, 200)
     t.match(html, /data-field="username">demo</)
+    t.match(html, /<p class="notice" role="status">You are already signed in\.<\/p>/, `tab ${i}: with a note that says so`)
   }
   t.equal(stack.cognito.countGrants('authorization_code') - grantsBefore, 5, 'the dropped tabs’ codes were never exchanged')
 })

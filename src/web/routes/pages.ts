@@ -7,8 +7,17 @@ export interface PageRoutesOptions {
   clock?: Clock
 }
 
+/** The note a page shows when the sign-in component sent a person on who was already signed in. */
+const ALREADY_SIGNED_IN = 'You are already signed in.'
+
 export default async function pageRoutes(app: FastifyInstance, { clock = systemClock }: PageRoutesOptions): Promise<void> {
   const { idleTimeoutMs } = app.sessionLifetime
+  // `?signed-in=already` (set by the sign-in component): a fixed note, on any page, for a person signed in.
+  app.addHook('preHandler', async (request, reply) => {
+    if ((request.query as Record<string, unknown>)['signed-in'] === 'already' && request.session?.user) {
+      reply.locals = { ...reply.locals, notice: ALREADY_SIGNED_IN }
+    }
+  })
   app.get('/', async (request, reply) => {
     const user = request.session?.user
     return reply.viewAsync('index', {
