@@ -71,8 +71,8 @@ t.test('FLT-02 a discovery endpoint that accepts the connection and never answer
   const first = connections[0] as { openedAt: number; closedAt: number }
   const held = first.closedAt - first.openedAt
   t.ok(held >= 900 && held < 2_000, `the app hung up after about COGNITO_TIMEOUT (1 s), not openid-client's 30 s (${held} ms)`)
-  await waitFor(() => logs.some((l) => l.includes('Cognito discovery failed; retrying')), 'the failure log line')
-  const failure = logs.find((l) => l.includes('Cognito discovery failed; retrying')) ?? ''
+  await waitFor(() => logs.some((l) => l.includes('Cognito discovery failed at')), 'the failure log line')
+  const failure = logs.find((l) => l.includes('Cognito discovery failed at')) ?? ''
   t.match(failure, /"reason":"timeout"/, 'logged as a timeout')
 
   // A person's /login meanwhile: a bounded wait, then the 503 page that says to try again.
