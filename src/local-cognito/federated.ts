@@ -5,8 +5,8 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { checkAuthorize, type AuthorizeCheck, type AuthorizeRequest } from './authorize-request.js'
-import { note, sendHtml, stringRecord, withParams } from './http-util.js'
-import { errorPage, federatedPage, forbiddenPage } from './pages.js'
+import { note, stringRecord, withParams } from './http-util.js'
+import { errorPage, federatedPage, forbiddenPage, type PageFrame } from './pages.js'
 import { CODE_TTL_MS, FEDERATED_STATE_TTL_MS, type PoolState, type SessionRecord, type UserRecord } from './state.js'
 import type { FederatedIdentity } from './types.js'
 
@@ -36,7 +36,9 @@ export function automaticGroup(state: PoolState, provider: string): string {
 }
 
 /** Hosted-UI helpers the federated routes share with /login. */
-export interface HostedUiKit {
+export interface FederatedKit {
+  frame: PageFrame
+  page(reply: FastifyReply, status: number, html: string): FastifyReply
   answerCheck(req: FastifyRequest, reply: FastifyReply, check: AuthorizeCheck): AuthorizeRequest | undefined
   issueCode(request: AuthorizeRequest, username: string, authTime: number): string
   startSession(reply: FastifyReply, username: string): number
@@ -52,7 +54,7 @@ export interface FederatedRoutes {
 
 const ID = /^[A-Za-z0-9_-]{43}$/
 
-export function registerFederated(app: FastifyInstance, state: PoolState, kit: HostedUiKit): FederatedRoutes {
+export function registerFederated(app: FastifyInstance, state: PoolState, kit: FederatedKit): FederatedRoutes {
   const pagePath = (provider: string): string => `/federated/${encodeURIComponent(provider)}/authorize`
   const idpResponsePath = '/oauth2/idpresponse'
 
@@ -71,7 +73,7 @@ export function registerFederated(app: FastifyInstance, state: PoolState, kit: H
 
   function badState(req: FastifyRequest, reply: FastifyReply): FastifyReply {
     note(req, { error: 'invalid_state' })
-    return sendHtml(reply, 400, errorPage('Invalid state: the sign-in expired or was already used. Start again from the app.'))
+    return kit.page(reply, 400, errorPage(kit.frame, 'Invalid state: the sign-in expired or was already used. Start again from the app.'))
   }
 
   /** Create the federated user the first time, link a user added beforehand, and keep the automatic group. */
@@ -131,14 +133,14 @@ export function registerFederated(app: FastifyInstance, state: PoolState, kit: H
     const q = stringRecord(req.query)
     const fs = provider === undefined ? undefined : liveState(q['state'], provider)
     if (provider === undefined || !fs) return badState(req, reply)
-    const html = federatedPage({
+    const html = federatedPage(kit.frame, {
       provider,
       action: `${pagePath(provider)}?state=${fs.id}`,
       csrf: kit.csrfToken(req, reply),
       email: FEDERATED_TEST_USER.email,
       name: FEDERATED_TEST_USER.name,
     })
-    return sendHtml(reply, 200, html)
+    return kit.page(reply, 200, html)
   })
 
   app.post('/federated/:provider/authorize', async (req, reply) => {
@@ -149,7 +151,7 @@ export function registerFederated(app: FastifyInstance, state: PoolState, kit: H
     const form = stringRecord(req.body)
     if (!kit.csrfValid(req, form)) {
       note(req, { error: 'csrf' })
-      return sendHtml(reply, 403, forbiddenPage())
+      return kit.page(reply, 403, forbiddenPage(kit.frame))
     }
     const back = `${state.origin}${idpResponsePath}`
     switch (form['action']) {
@@ -164,7 +166,7 @@ export function registerFederated(app: FastifyInstance, state: PoolState, kit: H
         return reply.redirect(withParams(back, { error: 'access_denied', state: fs.id }), 302)
       default:
         note(req, { error: 'invalid_request' })
-        return sendHtml(reply, 400, errorPage('Choose Continue or Cancel.'))
+        return kit.page(reply, 400, errorPage(kit.frame, 'Choose Continue or Cancel.'))
     }
   })
 

@@ -1,22 +1,51 @@
-/** Hosted UI on the pool domain: /oauth2/authorize, /login, /signup, /logout, /error. */
+/** Hosted UI on the pool domain: /oauth2/authorize, /login, /logout, /error (and, through account.ts, sign-up and passwords). */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { registerAccountPages } from './account.js'
 import { checkAuthorize, type AuthorizeCheck, type AuthorizeRequest } from './authorize-request.js'
-import { note, rawQuery, sendHtml, stringRecord, withParams } from './http-util.js'
+import { note, queryWithout, rawQuery, sendHtml, stringRecord, withParams } from './http-util.js'
 import { registerFederated } from './federated.js'
-import { errorPage, forbiddenPage, loginPage, signupPage } from './pages.js'
-import { CODE_TTL_MS, SESSION_TTL_MS, type PoolState } from './state.js'
+import { registerLocalPages, type ConnectionControl } from './local-pages.js'
+import { totpMatches } from './mfa.js'
+import { errorPage, forbiddenPage, loginPage, mfaPage, type LoginPageInput, type PageFrame } from './pages.js'
+import { CODE_ATTEMPTS, CODE_TTL_MS, MFA_SESSION_TTL_MS, SESSION_TTL_MS, type PoolState, type UserRecord } from './state.js'
 
 export const SESSION_COOKIE = 'cognito'
 export const CSRF_COOKIE = 'XSRF-TOKEN'
+/** Local only: set when a person hides the demo-users hint. */
+export const HINT_COOKIE = 'local-cognito-hint'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const SESSION_EXPIRED = 'Invalid session for the user, session is expired.'
 
-export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
+/** What the hosted-UI route modules share. */
+export interface HostedUiKit {
+  frame: PageFrame
+  answerCheck(req: FastifyRequest, reply: FastifyReply, check: AuthorizeCheck): AuthorizeRequest | undefined
+  issueCode(request: AuthorizeRequest, username: string, authTime: number): string
+  startSession(reply: FastifyReply, username: string): number
+  csrfToken(req: FastifyRequest, reply: FastifyReply): string
+  csrfValid(req: FastifyRequest, form: Record<string, string>): boolean
+  /** A posted form: the authorize request re-checked and the CSRF field verified; null once answered. */
+  acceptForm(req: FastifyRequest, reply: FastifyReply): { request: AuthorizeRequest; form: Record<string, string> } | null
+  /** An HTML page with the hosted UI's headers. */
+  page(reply: FastifyReply, status: number, html: string): FastifyReply
+  /** `/path?<the authorize parameters>` (without `username`), plus extra parameters. */
+  href(req: FastifyRequest, path: string, extra?: Record<string, string>): string
+  /** The sign-in page (GET /login, or a form answer that shows it again). */
+  renderLogin(req: FastifyRequest, reply: FastifyReply, request: AuthorizeRequest, status: number, extra: Partial<LoginPageInput>): FastifyReply
+  /** The label of the sign-in name: `Username`, or `Email address` in an email sign-in pool. */
+  loginLabel: string
+}
+
+export function registerHostedUi(app: FastifyInstance, state: PoolState, connections: ConnectionControl): void {
+  const frame: PageFrame = { appName: state.settings.appName }
+  const page = (reply: FastifyReply, status: number, html: string): FastifyReply => sendHtml(reply, status, html, state.callbackOrigins())
+
   /** Answer a failed check; returns the request when the check passed. */
   function answerCheck(req: FastifyRequest, reply: FastifyReply, check: AuthorizeCheck): AuthorizeRequest | undefined {
     if (check.kind === 'ok') return check.request
     note(req, { error: check.error })
-    if (check.kind === 'page') void sendHtml(reply, check.status, errorPage(check.detail))
+    if (check.kind === 'page') void page(reply, check.status, errorPage(frame, check.detail))
     else void reply.redirect(check.location, 302)
     return undefined
   }
@@ -73,13 +102,67 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
     return a.length === b.length && timingSafeEqual(a, b)
   }
 
+  function acceptForm(req: FastifyRequest, reply: FastifyReply) {
+    const request = answerCheck(req, reply, checkAuthorize(state, stringRecord(req.query)))
+    if (!request) return null
+    const form = stringRecord(req.body)
+    if (!csrfValid(req, form)) {
+      note(req, { error: 'csrf' })
+      page(reply, 403, forbiddenPage(frame))
+      return null
+    }
+    return { request, form }
+  }
+
+  /** The authorize parameters of this request, as sent (only `username`, a form pre-fill, is left out). */
+  const authQuery = (req: FastifyRequest): string => queryWithout(rawQuery(req), ['username'])
+  function href(req: FastifyRequest, path: string, extra: Record<string, string> = {}): string {
+    const more = new URLSearchParams(extra).toString()
+    return `${path}?${[authQuery(req), more].filter((s) => s !== '').join('&')}`
+  }
+
+  /** Back to the app: the origin of the callback URL the app sent (nothing for a custom-scheme callback). */
+  function backLink(request: AuthorizeRequest): { href: string; text: string } | undefined {
+    try {
+      const u = new URL(request.redirectUri)
+      if (u.protocol === 'http:' || u.protocol === 'https:') return { href: `${u.origin}/`, text: `Back to ${state.settings.appName}` }
+    } catch {
+      // not a URL
+    }
+    return undefined
+  }
+
+  const loginLabel = state.settings.signInWith === 'email' ? 'Email address' : 'Username'
+
+  function renderLogin(req: FastifyRequest, reply: FastifyReply, request: AuthorizeRequest, status: number, extra: Partial<LoginPageInput>): FastifyReply {
+    const loginPath = href(req, '/login')
+    const hidden = req.cookies[HINT_COOKIE] === 'hidden'
+    const showHint = state.settings.demoUsers.length > 0
+    const input: LoginPageInput = {
+      action: loginPath,
+      csrf: csrfToken(req, reply),
+      usernameLabel: loginLabel,
+      usernameType: state.settings.signInWith === 'email' ? 'email' : 'text',
+      forgotHref: href(req, '/forgotPassword'),
+      ...(state.settings.allowSignUp ? { signupHref: href(req, '/signup') } : {}),
+      ...(backLink(request) ? { back: backLink(request) } : {}),
+      ...extra,
+    }
+    if (showHint && !hidden) {
+      input.hint = {
+        users: state.settings.demoUsers.map((u) => ({ ...u, href: href(req, '/login', { username: u.login }) })),
+        hideHref: `/_local/demo-hint?${new URLSearchParams({ show: 'no', next: loginPath }).toString()}`,
+      }
+    }
+    if (showHint && hidden) input.showHintHref = `/_local/demo-hint?${new URLSearchParams({ show: 'yes', next: loginPath }).toString()}`
+    return page(reply, status, loginPage(frame, input))
+  }
+
+  const kit: HostedUiKit = { frame, answerCheck, issueCode, startSession, csrfToken, csrfValid, acceptForm, page, href, renderLogin, loginLabel }
+
   const federated = registerFederated(app, state, {
-    answerCheck,
-    issueCode,
-    startSession,
+    ...kit,
     currentSession: (req) => state.session(req.cookies[SESSION_COOKIE]),
-    csrfToken,
-    csrfValid,
   })
 
   app.get('/oauth2/authorize', async (req, reply) => {
@@ -97,32 +180,25 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
     return reply.redirect(`${state.origin}/login?${rawQuery(req)}`, 302)
   })
 
-  const loginAction = (req: FastifyRequest): string => `/login?${rawQuery(req)}`
-  const signupHref = (req: FastifyRequest): string => `/signup?${rawQuery(req)}`
-
   app.get('/login', async (req, reply) => {
     const q = stringRecord(req.query)
-    if (!answerCheck(req, reply, checkAuthorize(state, q))) return reply
-    const html = loginPage({
-      action: loginAction(req),
-      signupHref: signupHref(req),
-      csrf: csrfToken(req, reply),
-      ...(q['login_hint'] !== undefined ? { username: q['login_hint'] } : {}),
-    })
-    return sendHtml(reply, 200, html)
+    const request = answerCheck(req, reply, checkAuthorize(state, q))
+    if (!request) return reply
+    const prefill = q['username'] ?? q['login_hint']
+    return renderLogin(req, reply, request, 200, prefill !== undefined ? { username: prefill } : {})
   })
 
-  /** A posted hosted-UI form: the authorize request re-checked and the CSRF field verified; null once answered. */
-  function acceptForm(req: FastifyRequest, reply: FastifyReply) {
-    const request = answerCheck(req, reply, checkAuthorize(state, stringRecord(req.query)))
-    if (!request) return null
-    const form = stringRecord(req.body)
-    if (!csrfValid(req, form)) {
-      note(req, { error: 'csrf' })
-      sendHtml(reply, 403, forbiddenPage())
-      return null
+  /** Password accepted: straight back to the app, or the TOTP step first. */
+  function passwordAccepted(req: FastifyRequest, reply: FastifyReply, request: AuthorizeRequest, user: UserRecord): FastifyReply {
+    if (user.totpSecret !== undefined) {
+      const now = state.nowMs()
+      for (const [k, v] of state.mfaSessions) if (v.expiresAt <= now) state.mfaSessions.delete(k)
+      const session = randomBytes(32).toString('base64url')
+      state.mfaSessions.set(session, { username: user.username, expiresAt: now + MFA_SESSION_TTL_MS, failures: 0 })
+      return page(reply, 200, mfaPage(frame, { action: href(req, '/mfa'), csrf: csrfToken(req, reply), session, loginHref: href(req, '/login') }))
     }
-    return { request, form }
+    const authTime = startSession(reply, user.username)
+    return reply.redirect(issueCode(request, user.username, authTime), 302)
   }
 
   app.post('/login', async (req, reply) => {
@@ -130,44 +206,61 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
     if (!accepted) return reply
     const { request, form } = accepted
     const username = form['username'] ?? ''
-    const user = state.user(username)
-    const rerender = (error: string, code: string): FastifyReply => {
+    const user = state.signInUser(username)
+    const rerender = (error: string, code: string, more: Partial<LoginPageInput> = {}): FastifyReply => {
       note(req, { error: code })
-      return sendHtml(reply, 400, loginPage({ action: loginAction(req), signupHref: signupHref(req), csrf: csrfToken(req, reply), error, username }))
+      return renderLogin(req, reply, request, 400, { error, username, ...more })
     }
     // Federated users have no password in the pool.
     if (!user || user.identities || !passwordMatches(user.password, form['password'] ?? '')) return rerender('Incorrect username or password.', 'NotAuthorizedException')
     if (!user.enabled) return rerender('User is disabled.', 'UserDisabled')
-    const authTime = startSession(reply, user.username)
-    return reply.redirect(issueCode(request, user.username, authTime), 302)
+    if (!user.confirmed) {
+      return rerender('User is not confirmed.', 'UserNotConfirmedException', { confirmHref: href(req, '/confirmUser', { username: state.loginName(user) }) })
+    }
+    return passwordAccepted(req, reply, request, user)
   })
 
-  const loginHref = (req: FastifyRequest): string => `/login?${rawQuery(req)}`
-  const signupAction = (req: FastifyRequest): string => `/signup?${rawQuery(req)}`
-
-  app.get('/signup', async (req, reply) => {
-    if (!answerCheck(req, reply, checkAuthorize(state, stringRecord(req.query)))) return reply
-    return sendHtml(reply, 200, signupPage({ action: signupAction(req), loginHref: loginHref(req), csrf: csrfToken(req, reply) }))
-  })
-
-  app.post('/signup', async (req, reply) => {
+  app.post('/mfa', async (req, reply) => {
     const accepted = acceptForm(req, reply)
     if (!accepted) return reply
     const { request, form } = accepted
-    const username = (form['username'] ?? '').trim()
-    const email = (form['email'] ?? '').trim()
-    const password = form['password'] ?? ''
-    const rerender = (error: string, code: string): FastifyReply => {
-      note(req, { error: code })
-      return sendHtml(reply, 400, signupPage({ action: signupAction(req), loginHref: loginHref(req), csrf: csrfToken(req, reply), error, username, email }))
+    const id = form['session'] ?? ''
+    const session = state.mfaSessions.get(id)
+    const user = session ? state.user(session.username) : undefined
+    if (!session || !user || session.expiresAt <= state.nowMs() || !user.enabled || user.totpSecret === undefined) {
+      state.mfaSessions.delete(id)
+      note(req, { error: 'NotAuthorizedException' })
+      return renderLogin(req, reply, request, 400, { error: SESSION_EXPIRED })
     }
-    if (!/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u.test(username)) return rerender('Username is invalid.', 'InvalidParameterException')
-    if (!/^[^\s@]+@[^\s@]+$/.test(email)) return rerender('Invalid email address format.', 'InvalidParameterException')
-    if (password.length < 8) return rerender('Password did not conform with policy: Password not long enough', 'InvalidPasswordException')
-    if (state.user(username)) return rerender('User already exists', 'UsernameExistsException')
-    const user = state.addUser({ username, password, email, emailVerified: false })
+    const step = totpMatches(user.totpSecret, form['code'] ?? '', state.nowMs(), user.lastTotpStep)
+    if (step === undefined) {
+      session.failures += 1
+      note(req, { error: 'CodeMismatchException' })
+      if (session.failures >= CODE_ATTEMPTS) {
+        state.mfaSessions.delete(id)
+        return renderLogin(req, reply, request, 400, { error: SESSION_EXPIRED, username: state.loginName(user) })
+      }
+      const html = mfaPage(frame, { action: href(req, '/mfa'), csrf: csrfToken(req, reply), session: id, loginHref: href(req, '/login'), error: 'Invalid code or auth state for the user.' })
+      return page(reply, 400, html)
+    }
+    state.mfaSessions.delete(id)
+    user.lastTotpStep = step
     const authTime = startSession(reply, user.username)
     return reply.redirect(issueCode(request, user.username, authTime), 302)
+  })
+
+  registerAccountPages(app, state, kit)
+  registerLocalPages(app, state, kit, connections)
+
+  /** Local only: hide or show the demo-users hint (a cookie), then back to the sign-in page. */
+  app.get('/_local/demo-hint', async (req, reply) => {
+    const q = stringRecord(req.query)
+    const next = q['next'] ?? ''
+    // Only a path on this origin: never a way to send people elsewhere.
+    if (!/^\/[A-Za-z]/.test(next)) return page(reply, 400, errorPage(frame, 'Bad next parameter.'))
+    if (q['show'] === 'no') reply.setCookie(HINT_COOKIE, 'hidden', { path: '/', httpOnly: true, sameSite: 'lax', maxAge: 365 * 24 * 3600 })
+    else reply.clearCookie(HINT_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' })
+    return reply.redirect(next, 302)
   })
 
   app.get('/logout', async (req, reply) => {
@@ -190,11 +283,11 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState): void {
       return reply.redirect(`${state.origin}/login?${params.toString()}`, 302)
     }
     note(req, { error: 'invalid_logout_request' })
-    return sendHtml(reply, 400, errorPage("Required String parameter 'redirect_uri' is not present"))
+    return page(reply, 400, errorPage(frame, "Required String parameter 'redirect_uri' is not present"))
   })
 
   app.get('/error', async (req, reply) => {
     const q = stringRecord(req.query)
-    return sendHtml(reply, 400, errorPage(q['error']))
+    return page(reply, 400, errorPage(frame, q['error']))
   })
 }

@@ -87,14 +87,42 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown, ext
     .send(JSON.stringify(body))
 }
 
-export function sendHtml(reply: FastifyReply, status: number, html: string): FastifyReply {
+/**
+ * A hosted-UI page. Its CSP allows the stylesheet from this origin and nothing inline; forms post here, and may end
+ * (after redirects, which Chromium checks against form-action too) at the app clients' callback origins.
+ */
+export function sendHtml(reply: FastifyReply, status: number, html: string, formTargets: readonly string[] = []): FastifyReply {
+  const formAction = ["'self'", ...formTargets].join(' ')
   return reply
     .code(status)
     .header('content-type', 'text/html;charset=UTF-8')
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'no-referrer')
+    .header(
+      'content-security-policy',
+      `default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action ${formAction}; frame-ancestors 'none'`,
+    )
     .send(html)
+}
+
+/** The raw query without the parameters named (e.g. `username`, which only pre-fills a form). */
+export function queryWithout(raw: string, names: readonly string[]): string {
+  return raw
+    .split('&')
+    .filter((part) => {
+      if (part === '') return false
+      const key = part.split('=')[0] ?? ''
+      let name = key
+      try {
+        name = decodeURIComponent(key.replace(/\+/g, ' '))
+      } catch {
+        // keep the raw key
+      }
+      return !names.includes(name)
+    })
+    .join('&')
 }
 
 /** Append parameters to a URL that may already have a query. */

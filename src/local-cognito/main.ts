@@ -1,10 +1,18 @@
 /** Standalone local Cognito for development: `npm run local-cognito`. */
-import { defaultLocalClient, DEMO_USERS, startLocalCognito } from './index.js'
+import { defaultLocalClient, DEMO_USERS, localCognitoOptionsFromEnv, startLocalCognito } from './index.js'
 
 const port = Number(process.env['LOCAL_COGNITO_PORT'] ?? 9099)
 const appBaseUrl = process.env['APP_BASE_URL'] ?? 'http://localhost:3000'
 const client = defaultLocalClient(appBaseUrl)
-const cognito = await startLocalCognito({ port, clients: [client] })
+let fromEnv
+try {
+  fromEnv = localCognitoOptionsFromEnv(process.env)
+} catch (error) {
+  process.stderr.write(`Local Cognito: ${(error as Error).message}\n`)
+  process.exit(1)
+}
+const appName = process.env['APP_NAME']?.trim()
+const cognito = await startLocalCognito({ port, clients: [client], ...fromEnv, ...(appName ? { appName } : {}) })
 
 const lines = [
   `Local Cognito listening on ${cognito.origin}`,
@@ -13,6 +21,9 @@ const lines = [
   `  client secret: ${client.clientSecret ?? '(public client)'}`,
   `  callback URL:  ${client.callbackUrls.join(', ')}`,
   `  sign-out URL:  ${client.logoutUrls.join(', ')}`,
+  `  mailbox:       ${cognito.origin}/mailbox  (codes for sign-up and forgotten passwords; also printed here)`,
+  `  faults:        ${cognito.origin}/_local/faults  (Cognito down, slow token endpoint, refresh refused)`,
+  ...(fromEnv.usersFile ? [`  users file:    ${fromEnv.usersFile}`] : []),
   '',
   'Demo users:',
   ...DEMO_USERS.map((u) => `  ${u.username} / ${u.password}  (${u.description})`),

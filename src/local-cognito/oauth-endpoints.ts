@@ -126,6 +126,7 @@ export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): 
         const token = form['refresh_token']
         if (!token) return tokenError(req, reply, 'invalid_request')
         if (!client.allowedOAuthFlows.includes('code')) return tokenError(req, reply, 'unauthorized_client')
+        if (state.faults.refreshRefused) return tokenError(req, reply, 'invalid_grant', 'Invalid Refresh Token')
         const rec = state.refreshTokens.get(token)
         if (!rec || rec.clientId !== client.clientId || state.isRefreshTokenRevoked(token) || rec.expiresAt <= state.nowMs()) {
           return tokenError(req, reply, 'invalid_grant', 'Invalid Refresh Token')

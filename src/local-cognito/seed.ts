@@ -1,4 +1,5 @@
 /** Seed users (users.json) and the default app client. */
+import { totpUri } from './mfa.js'
 import seedUsers from './users.json' with { type: 'json' }
 import type { LocalCognitoClient, LocalCognitoUser } from './types.js'
 
@@ -11,16 +12,29 @@ interface SeedUser {
   name: string
   groups: string[]
   description: string
+  totpSecret?: string
 }
 
 const SEED: ReadonlyArray<SeedUser> = seedUsers
 
-/** Demo accounts of the seed, for the app to print at start. */
+/** What a person needs to add a seed user's TOTP secret to an authenticator app. */
+function mfaNote(u: SeedUser): string {
+  return u.totpSecret === undefined ? '' : `; TOTP secret ${u.totpSecret} (${totpUri(u.totpSecret, u.username)})`
+}
+
+/** Demo accounts of the seed, for the app to print at start (the MFA user's line carries its TOTP secret). */
 export const DEMO_USERS: ReadonlyArray<{ username: string; password: string; description: string }> = Object.freeze(
-  SEED.map((u) => Object.freeze({ username: u.username, password: u.password, description: u.description })),
+  SEED.map((u) => Object.freeze({ username: u.username, password: u.password, description: `${u.description}${mfaNote(u)}` })),
 )
 
-export function seedUserList(): LocalCognitoUser[] {
+/** The seed's MFA demo user: username, password and TOTP secret. */
+export const MFA_DEMO_USER: Readonly<{ username: string; password: string; totpSecret: string }> = (() => {
+  const u = SEED.find((s) => s.totpSecret !== undefined)
+  if (!u?.totpSecret) throw new Error('local-cognito: the seed has no MFA user')
+  return Object.freeze({ username: u.username, password: u.password, totpSecret: u.totpSecret })
+})()
+
+export function seedUserList(): Array<LocalCognitoUser & { description: string }> {
   return SEED.map((u) => ({
     username: u.username,
     password: u.password,
@@ -29,6 +43,8 @@ export function seedUserList(): LocalCognitoUser[] {
     emailVerified: u.emailVerified,
     name: u.name,
     groups: [...u.groups],
+    description: u.description,
+    ...(u.totpSecret !== undefined ? { totpSecret: u.totpSecret } : {}),
   }))
 }
 

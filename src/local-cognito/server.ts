@@ -5,10 +5,12 @@ import Fastify from 'fastify'
 import { registerHostedUi } from './hosted-ui.js'
 import { loggableQuery, note, noteOf, parseForm, pathOf, sendJson, stringRecord } from './http-util.js'
 import { createKeySet } from './keys.js'
+import { isLocalOnlyPath } from './local-pages.js'
 import { registerOAuthEndpoints } from './oauth-endpoints.js'
 import { seedUserList } from './seed.js'
-import { PoolState } from './state.js'
-import type { Faults, LocalCognito, LocalCognitoOptions, SeenRequest } from './types.js'
+import { PoolState, cognitoStyleSub } from './state.js'
+import type { Faults, LocalCognito, LocalCognitoOptions, LocalCognitoUser, SeenRequest } from './types.js'
+import { readUsersFile, type FileUser } from './users-file.js'
 import { registerWellKnown } from './well-known.js'
 
 /** Provider names as Cognito allows them (1–32 characters, no whitespace), unique ignoring case, not COGNITO. */
@@ -23,8 +25,31 @@ function checkProviderNames(names: string[]): string[] {
   return [...names]
 }
 
+/** The users the pool starts with: the given list (default the seed), then the users file over it (same name replaces). */
+function initialUsers(opts: LocalCognitoOptions): FileUser[] {
+  const users: FileUser[] = [...(opts.users ?? seedUserList())]
+  if (opts.usersFile !== undefined) {
+    for (const u of readUsersFile(opts.usersFile)) {
+      const i = users.findIndex((x) => x.username.toLowerCase() === u.username.toLowerCase())
+      if (i >= 0) users[i] = u
+      else users.push(u)
+    }
+  }
+  return users
+}
+
+const writeLine = (line: string): void => void process.stdout.write(`${line}\n`)
+
 export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise<LocalCognito> {
   const region = opts.region ?? 'us-east-1'
+  const signInWith = opts.signInWith ?? 'username'
+  const users = initialUsers(opts)
+  /** In an email sign-in pool the username is a UUID, the same as the sub; people sign in with the email. */
+  const poolUser = (u: LocalCognitoUser): LocalCognitoUser => {
+    if (signInWith !== 'email') return u
+    const sub = u.sub ?? cognitoStyleSub()
+    return { ...u, username: sub, sub }
+  }
   const state = new PoolState(
     {
       region,
@@ -34,11 +59,25 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
       refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? 30 * 24 * 3600,
       now: opts.now ?? Date.now,
       federatedProviders: checkProviderNames(opts.federatedProviders ?? ['Google']),
+      appName: opts.appName ?? 'Cognito Sign-in',
+      allowSignUp: opts.allowSignUp ?? true,
+      signInWith,
+      logger: opts.logger ?? writeLine,
+      demoUsers:
+        opts.demoHint === false
+          ? []
+          : users
+              .filter((u) => u.enabled !== false)
+              .map((u) => ({
+                login: signInWith === 'email' && u.email !== undefined ? u.email : u.username,
+                password: u.password,
+                ...(u.description !== undefined ? { description: u.description } : {}),
+              })),
     },
     await createKeySet(),
   )
   for (const c of opts.clients ?? []) state.addClient(c)
-  for (const u of opts.users ?? seedUserList()) state.addUser(u)
+  for (const u of users) state.addUser(poolUser(u))
 
   const app = Fastify({ logger: false, forceCloseConnections: true })
   await app.register(fastifyCookie)
@@ -49,7 +88,7 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
 
   app.addHook('onRequest', async (req, reply) => {
-    if (state.faults.unavailable) {
+    if (state.faults.unavailable && !isLocalOnlyPath(pathOf(req.url))) {
       note(req, { error: 'unavailable' })
       return reply.code(503).header('content-type', 'text/plain;charset=UTF-8').send('Service Unavailable')
     }
@@ -77,12 +116,44 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
   })
 
   registerWellKnown(app, state)
-  registerHostedUi(app, state)
+  const connections = { refusing: (): boolean => false, refuse: async (_ms: number): Promise<void> => undefined }
+  registerHostedUi(app, state, connections)
   registerOAuthEndpoints(app, state)
 
   const host = opts.host ?? '127.0.0.1'
   await app.listen({ host, port: opts.port ?? 0 })
   const { port } = app.server.address() as AddressInfo
+
+  // "Cognito down" by a closed port: connections are refused until the timer opens it again.
+  let reopenTimer: NodeJS.Timeout | undefined
+  let refusing = false
+  const reopen = async (): Promise<void> => {
+    if (reopenTimer) clearTimeout(reopenTimer)
+    reopenTimer = undefined
+    if (!refusing) return
+    await new Promise<void>((resolve, reject) => {
+      app.server.once('error', reject)
+      app.server.listen({ host, port }, () => {
+        app.server.off('error', reject)
+        resolve()
+      })
+    })
+    refusing = false
+  }
+  const refuse = async (ms: number): Promise<void> => {
+    if (reopenTimer) clearTimeout(reopenTimer)
+    if (!refusing) {
+      refusing = true
+      await new Promise<void>((resolve) => {
+        app.server.close(() => resolve())
+        app.server.closeAllConnections()
+      })
+    }
+    reopenTimer = setTimeout(() => void reopen().catch((err: unknown) => state.settings.logger(`Local Cognito: could not open port ${port} again: ${String(err)}`)), ms)
+    reopenTimer.unref()
+  }
+  connections.refusing = () => refusing
+  connections.refuse = refuse
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   state.origin = `http://${shownHost}:${port}`
 
@@ -93,7 +164,7 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
     requests: state.requests,
     addClient: (c) => state.addClient(c),
     addUser: (u) => {
-      state.addUser(u)
+      state.addUser(poolUser(u))
     },
     setUserEnabled: (username, enabled) => state.setUserEnabled(username, enabled),
     setUserGroups: (username, groups) => state.setUserGroups(username, groups),
@@ -111,6 +182,15 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
     rotateKeys: async () => {
       state.setKeys(await createKeySet())
     },
-    close: () => app.close(),
+    user: (name) => {
+      const u = state.signInUser(name)
+      return u ? state.snapshot(u) : undefined
+    },
+    mailbox: state.mailbox,
+    refuseConnections: refuse,
+    close: async () => {
+      await reopen()
+      await app.close()
+    },
   }
 }

@@ -1,7 +1,7 @@
 /** In-memory state of one emulated user pool. */
 import { randomUUID } from 'node:crypto'
 import type { KeySet, SigningKey } from './keys.js'
-import type { FederatedIdentity, Faults, LocalCognitoClient, LocalCognitoUser, SeenRequest } from './types.js'
+import type { FederatedIdentity, Faults, LocalCognitoClient, LocalCognitoUser, MailboxEntry, SeenRequest, UserSnapshot } from './types.js'
 
 export interface UserRecord {
   username: string
@@ -14,8 +14,38 @@ export interface UserRecord {
   groups: string[]
   attributes: Record<string, string>
   enabled: boolean
+  /** false = UNCONFIRMED (signed up, code not yet entered) */
+  confirmed: boolean
+  /** base32 TOTP secret when the user has software-token MFA */
+  totpSecret?: string
+  /** the last TOTP time step accepted, so a code is not accepted twice */
+  lastTotpStep?: number
   /** set for federated users (then password sign-in is refused) */
   identities?: FederatedIdentity[]
+}
+
+/** A code emailed for a sign-up confirmation or a password reset. */
+export interface EmailedCode {
+  code: string
+  /** ms */
+  expiresAt: number
+  /** wrong codes entered so far */
+  failures: number
+}
+
+/** A password sign-in waiting for its TOTP code (Cognito's challenge session). */
+export interface MfaSessionRecord {
+  username: string
+  /** ms */
+  expiresAt: number
+  failures: number
+}
+
+/** A browser that just signed up: confirming the account there signs it in, as managed login does. */
+export interface SignupSessionRecord {
+  username: string
+  /** ms */
+  expiresAt: number
 }
 
 export interface CodeRecord {
@@ -74,11 +104,25 @@ export interface PoolSettings {
   refreshTokenTtlSeconds: number
   now: () => number
   federatedProviders: string[]
+  appName: string
+  allowSignUp: boolean
+  signInWith: 'username' | 'email'
+  logger: (line: string) => void
+  /** users listed by the demo hint: sign-in name, password, description */
+  demoUsers: Array<{ login: string; password: string; description?: string }>
 }
 
 export const CODE_TTL_MS = 5 * 60 * 1000
 export const SESSION_TTL_MS = 60 * 60 * 1000
 export const FEDERATED_STATE_TTL_MS = 5 * 60 * 1000
+/** Sign-up confirmation codes are valid 24 hours, password reset codes 1 hour (Cognito's documented lifetimes). */
+export const CONFIRMATION_CODE_TTL_MS = 24 * 60 * 60 * 1000
+export const RESET_CODE_TTL_MS = 60 * 60 * 1000
+/** Cognito's authentication session (between the password and the MFA code) lasts 3 minutes. */
+export const MFA_SESSION_TTL_MS = 3 * 60 * 1000
+export const SIGNUP_SESSION_TTL_MS = 24 * 60 * 60 * 1000
+/** Wrong codes allowed before a code (or an MFA session) is thrown away. */
+export const CODE_ATTEMPTS = 5
 
 /** A UUID whose third group starts with 70, like the subs of new Cognito pools. */
 export function cognitoStyleSub(): string {
@@ -98,6 +142,12 @@ export class PoolState {
   readonly idpCodes = new Map<string, IdpCodeRecord>()
   readonly grantCounts = new Map<string, number>()
   readonly requests: SeenRequest[] = []
+  /** keyed by lower-cased username */
+  readonly confirmationCodes = new Map<string, EmailedCode>()
+  readonly resetCodes = new Map<string, EmailedCode>()
+  readonly mfaSessions = new Map<string, MfaSessionRecord>()
+  readonly signupSessions = new Map<string, SignupSessionRecord>()
+  readonly mailbox: MailboxEntry[] = []
   faults: Faults = {}
   /** every key ever used, so tokens signed before a rotation still verify internally */
   readonly allKeys: SigningKey[] = []
@@ -137,6 +187,22 @@ export class PoolState {
     })
   }
 
+  /** CSP sources for the app clients' callback URLs (origins, or the scheme of a custom-scheme URL). */
+  callbackOrigins(): string[] {
+    const out = new Set<string>()
+    for (const c of this.clients.values()) {
+      for (const url of c.callbackUrls) {
+        try {
+          const u = new URL(url)
+          out.add(u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : u.protocol)
+        } catch {
+          // not a URL: nothing to allow
+        }
+      }
+    }
+    return [...out]
+  }
+
   client(clientId: string | undefined): LocalCognitoClient | undefined {
     return clientId === undefined ? undefined : this.clients.get(clientId)
   }
@@ -150,7 +216,9 @@ export class PoolState {
       groups: [...(u.groups ?? [])],
       attributes: { ...(u.attributes ?? {}) },
       enabled: u.enabled ?? true,
+      confirmed: u.confirmed ?? true,
     }
+    if (u.totpSecret !== undefined) record.totpSecret = u.totpSecret.replace(/[\s=]/g, '').toUpperCase()
     if (u.email !== undefined) record.email = u.email
     if (u.name !== undefined) record.name = u.name
     if (u.phoneNumber !== undefined) record.phoneNumber = u.phoneNumber
@@ -161,6 +229,51 @@ export class PoolState {
   /** Usernames are case-insensitive, as in new Cognito pools. */
   user(username: string | undefined): UserRecord | undefined {
     return username === undefined ? undefined : this.users.get(username.toLowerCase())
+  }
+
+  allUsers(): UserRecord[] {
+    return [...this.users.values()]
+  }
+
+  /**
+   * The user a person means by what they typed on a form: the username, or in an email sign-in pool the email
+   * (case-insensitive; the username, a UUID, works too).
+   */
+  signInUser(typed: string | undefined): UserRecord | undefined {
+    if (typed === undefined || typed === '') return undefined
+    const byName = this.user(typed)
+    if (byName || this.settings.signInWith !== 'email') return byName
+    const wanted = typed.toLowerCase()
+    for (const u of this.users.values()) if (u.email !== undefined && u.email.toLowerCase() === wanted && !u.identities) return u
+    return undefined
+  }
+
+  /** The name people type for this user: the email in an email sign-in pool, else the username. */
+  loginName(u: UserRecord): string {
+    return this.settings.signInWith === 'email' && u.email !== undefined ? u.email : u.username
+  }
+
+  snapshot(u: UserRecord): UserSnapshot {
+    const s: UserSnapshot = {
+      username: u.username,
+      sub: u.sub,
+      status: u.confirmed ? 'CONFIRMED' : 'UNCONFIRMED',
+      enabled: u.enabled,
+      emailVerified: u.emailVerified,
+      groups: [...u.groups],
+      attributes: { ...u.attributes },
+      mfa: u.totpSecret !== undefined,
+    }
+    if (u.email !== undefined) s.email = u.email
+    return s
+  }
+
+  /** Record an emailed code: the mailbox page lists it and the terminal gets a line. */
+  sendCode(kind: MailboxEntry['kind'], u: UserRecord, code: string): void {
+    const to = u.email ?? '(no email)'
+    this.mailbox.push({ at: this.nowMs(), kind, username: u.username, to, code })
+    const what = kind === 'confirmation' ? 'confirmation code' : 'password reset code'
+    this.settings.logger(`Local Cognito: ${what} for ${u.username} (${to}): ${code}`)
   }
 
   setUserEnabled(username: string, enabled: boolean): void {

@@ -30,6 +30,36 @@ export interface LocalCognitoUser {
   attributes?: Record<string, string>
   /** default true */
   enabled?: boolean
+  /**
+   * default true (CONFIRMED). false = UNCONFIRMED, as after a self sign-up: password sign-in answers "User is not
+   * confirmed." until the account is confirmed with the emailed code.
+   */
+  confirmed?: boolean
+  /** Base32 TOTP secret: the user has software-token MFA, and sign-in asks for a 6-digit code (RFC 6238, SHA-1, 30 s). */
+  totpSecret?: string
+}
+
+/** A message the pool would have emailed (sign-up confirmation or password reset), as the mailbox page lists it. */
+export interface MailboxEntry {
+  /** ms since the epoch, on the pool's clock */
+  at: number
+  kind: 'confirmation' | 'password-reset'
+  username: string
+  to: string
+  code: string
+}
+
+/** What the pool holds about a user (a copy; the password is left out). */
+export interface UserSnapshot {
+  username: string
+  sub: string
+  status: 'CONFIRMED' | 'UNCONFIRMED'
+  enabled: boolean
+  email?: string
+  emailVerified: boolean
+  groups: string[]
+  attributes: Record<string, string>
+  mfa: boolean
 }
 
 export interface LocalCognitoOptions {
@@ -69,6 +99,28 @@ export interface LocalCognitoOptions {
    * the access token's `cognito:groups` too. userInfo returns `identities` as a JSON string, as Cognito does.
    */
   federatedProviders?: string[]
+  /** The app's name at the top of every hosted-UI page (default "Cognito Sign-in"). */
+  appName?: string
+  /** Self sign-up allowed (default true; false is Cognito's AllowAdminCreateUserOnly: no /signup, no link to it). */
+  allowSignUp?: boolean
+  /**
+   * `username` (default): people sign in with a username. `email`: a pool whose sign-in attribute is the email
+   * (UsernameAttributes email): every username is a UUID equal to the user's `sub` (`cognito:username` = `sub`),
+   * people type their email on the forms, and sign-up asks for no username.
+   */
+  signInWith?: 'username' | 'email'
+  /**
+   * Where the terminal lines go (codes sent for sign-up and forgotten passwords), one line a call, no newline.
+   * Default: standard output.
+   */
+  logger?: (line: string) => void
+  /**
+   * JSON file of users added to the seed (LOCAL_COGNITO_USERS): `{"users":[…]}` or `[…]`, each a
+   * {@link LocalCognitoUser} plus an optional `description`; a user named like a seed user replaces it.
+   */
+  usersFile?: string
+  /** The demo-users hint on the sign-in page (default true). It lists the users the pool started with. */
+  demoHint?: boolean
 }
 
 /**
@@ -110,8 +162,10 @@ export interface Faults {
   tokenEndpoint?: { status?: number; body?: string; delayMs?: number }
   /** GET/POST /oauth2/userInfo answers with this status / raw body, or after a delay (the token endpoint unaffected) */
   userinfoEndpoint?: { status?: number; body?: string; delayMs?: number }
-  /** every endpoint answers 503 */
+  /** every endpoint answers 503 (the local pages /_local/*, /mailbox and the stylesheet excepted) */
   unavailable?: boolean
+  /** the refresh grant answers 400 invalid_grant, as for a revoked refresh token */
+  refreshRefused?: boolean
   /**
    * merged over the discovery document (which Cognito serves without these: another `issuer`, another
    * `jwks_uri`, `authorization_response_iss_parameter_supported: true`…); an `undefined` value removes the field
@@ -134,5 +188,14 @@ export interface LocalCognito {
   resetRequests(): void
   faults: Faults
   rotateKeys(): Promise<void>
+  /** What the pool holds about a user (by username, or by email in an email sign-in pool). */
+  user(username: string): UserSnapshot | undefined
+  /** Every message the pool "emailed", oldest first (also on GET /mailbox). */
+  readonly mailbox: readonly MailboxEntry[]
+  /**
+   * Close the listening port (connections are refused) and open it again after `ms` (real time: nothing can ask
+   * a closed port to reopen). Resolves once the port is closed.
+   */
+  refuseConnections(ms: number): Promise<void>
   close(): Promise<void>
 }

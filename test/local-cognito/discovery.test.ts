@@ -17,7 +17,7 @@ t.test('identifiers and defaults', async (t) => {
   t.same(client.allowedOAuthFlows, ['code'])
   t.same(client.allowedScopes, ['openid', 'email', 'profile', 'phone', 'aws.cognito.signin.user.admin'])
   t.same(defaultLocalClient(`${APP}/`).callbackUrls, [`${APP}/auth/callback`], 'trailing slash of the base URL is ignored')
-  t.same(DEMO_USERS.map((u) => [u.username, u.password]), [['demo', 'Demo-passw0rd'], ['reader', 'Reader-passw0rd']])
+  t.same(DEMO_USERS.map((u) => [u.username, u.password]), [['demo', 'Demo-passw0rd'], ['reader', 'Reader-passw0rd'], ['mfa', 'Mfa-passw0rd']])
   t.ok(DEMO_USERS.every((u) => u.description.length > 0))
 })
 

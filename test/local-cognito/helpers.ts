@@ -106,3 +106,38 @@ export const confidentialClient = (id: string, extra: Partial<LocalCognitoClient
   allowedOAuthFlows: ['code'],
   ...extra,
 })
+
+/** The POST form named `name` in a page: where it posts (resolved) and its hidden fields. */
+export function namedForm(html: string, pageUrl: string | URL, name: string): { action: string; hidden: Record<string, string> } {
+  const decode = (v: string): string => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+  const tag = new RegExp(`<form\\b[^>]*\\bname="${name}"[^>]*>`, 'i').exec(html)
+  if (!tag) throw new Error(`no form ${name} at ${pageUrl}`)
+  const action = /\saction="([^"]*)"/.exec(tag[0])?.[1]
+  if (action === undefined) throw new Error(`form ${name} has no action`)
+  const end = html.indexOf('</form>', tag.index)
+  const body = html.slice(tag.index, end)
+  const hidden: Record<string, string> = {}
+  for (const m of body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) hidden[m[1] ?? ''] = decode(m[2] ?? '')
+  return { action: new URL(decode(action), pageUrl).href, hidden }
+}
+
+/** An href in a page by the link's id, resolved against the page. */
+export function linkById(html: string, pageUrl: string | URL, id: string): string {
+  const m = new RegExp(`<a href="([^"]*)" id="${id}"`).exec(html)
+  if (!m?.[1]) throw new Error(`no link #${id} at ${pageUrl}`)
+  return new URL(m[1].replace(/&amp;/g, '&'), pageUrl).href
+}
+
+/** Lines the local Cognito printed, for its `logger` option. */
+export function captureLog(): { lines: string[]; logger: (line: string) => void } {
+  const lines: string[] = []
+  return { lines, logger: (line) => void lines.push(line) }
+}
+
+/** The 6-digit code in the last logged line that mentions `what` and `username`. */
+export function loggedCode(lines: string[], what: string, username: string): string {
+  const line = [...lines].reverse().find((l) => l.includes(what) && l.includes(username))
+  const code = line ? /\b(\d{6})\b/.exec(line)?.[1] : undefined
+  if (!code) throw new Error(`no ${what} for ${username} in ${JSON.stringify(lines)}`)
+  return code
+}
