@@ -27,15 +27,26 @@ function nextPort(port: number): number {
 }
 
 /** Starts the embedded local Cognito. Imported lazily: production code paths never load it. */
-async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> {
-  const { startLocalCognito, defaultLocalClient, DEMO_USERS } = await import('./local-cognito/index.js')
+async function startLocalProvider(config: LoadedConfig, env: Record<string, string | undefined>): Promise<LocalProvider> {
+  const { startLocalCognito, defaultLocalClient, localCognitoOptionsFromEnv, DEMO_USERS } = await import('./local-cognito/index.js')
   const client = defaultLocalClient(config.web.baseUrl)
   const port = config.server.localCognitoPort
+  let settings
+  try {
+    // LOCAL_COGNITO_USERS (a users file), token lifetimes, email sign-in: see .env.example.
+    settings = localCognitoOptionsFromEnv(env)
+  } catch (error) {
+    throw new StartError(`Local Cognito: ${(error as Error).message}`)
+  }
   let cognito
   try {
-    cognito = await startLocalCognito({ port, clients: [client] })
+    cognito = await startLocalCognito({ port, clients: [client], appName: config.web.appName, allowSignUp: config.web.signupEnabled, ...settings })
   } catch (error) {
-    if (!isPortInUse(error)) throw error
+    if (!isPortInUse(error)) {
+      // A users file that cannot be read or is not valid: one line, not a stack.
+      if (settings.usersFile !== undefined) throw new StartError(`Local Cognito: ${(error as Error).message}`)
+      throw error
+    }
     // Not moved to another port behind the person's back: a running local Cognito of another clone,
     // or something else, holds it.
     throw new StartError(`Port ${port} (the local Cognito) is in use: set LOCAL_COGNITO_PORT=${nextPort(port)} or stop what uses it.`)
@@ -46,6 +57,8 @@ async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> 
     `  Issuer: ${cognito.issuer}`,
     '  Sign in with one of the demo users:',
     ...DEMO_USERS.map((u) => `    ${u.username.padEnd(10)} password ${u.password.padEnd(18)} ${u.description}`),
+    `  Codes for sign-up and forgotten passwords: ${cognito.origin}/mailbox (also printed here)`,
+    `  Make Cognito fail to see the app's error pages: ${cognito.origin}/_local/faults`,
     '  To use your own pool instead, set COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID and COGNITO_CLIENT_SECRET (see README).',
     '',
   ]
@@ -59,14 +72,15 @@ async function startLocalProvider(config: LoadedConfig): Promise<LocalProvider> 
 }
 
 async function main(): Promise<void> {
-  const loaded = loadConfigOrReport(readEnvironment(), process.stderr)
+  const env = readEnvironment()
+  const loaded = loadConfigOrReport(env, process.stderr)
   if (!loaded) process.exit(1)
   // Development without a pool: the local Cognito provides one before the app is built.
   let local: LocalProvider | undefined
   let config: Config
   if (hasPool(loaded)) config = loaded
   else {
-    local = await startLocalProvider(loaded)
+    local = await startLocalProvider(loaded, env)
     config = withPool(loaded, local)
   }
 

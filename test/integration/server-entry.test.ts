@@ -150,3 +150,16 @@ t.test('a busy local Cognito port is reported, not silently changed', async (t) 
   t.equal(app.output().trim(), `Port ${port} (the local Cognito) is in use: set LOCAL_COGNITO_PORT=${port + 1} or stop what uses it.`)
   t.notMatch(app.output(), /App ready|Demo|demo/)
 })
+
+t.test('the embedded local Cognito takes LOCAL_COGNITO_* settings; a bad one stops the start with one line', async (t) => {
+  const bad = run({ PORT: String(await freePort()), LOCAL_COGNITO_PORT: String(await freePort()), APP_BASE_URL: '', LOCAL_COGNITO_SIGN_IN_WITH: 'phone' })
+  const [code] = await once(bad.child, 'exit')
+  t.equal(code, 1)
+  t.equal(bad.output().trim(), 'Local Cognito: LOCAL_COGNITO_SIGN_IN_WITH: expected username or email, got "phone"')
+
+  const missing = run({ PORT: String(await freePort()), LOCAL_COGNITO_PORT: String(await freePort()), APP_BASE_URL: '', LOCAL_COGNITO_USERS: '/nonexistent/users.json' })
+  const [missingCode] = await once(missing.child, 'exit')
+  t.equal(missingCode, 1)
+  t.match(missing.output().trim(), /^Local Cognito: LOCAL_COGNITO_USERS: cannot read \/nonexistent\/users\.json: ENOENT$/)
+  t.notMatch(missing.output(), /App ready|\n\s+at /, 'no banner, no stack')
+})
