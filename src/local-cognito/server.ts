@@ -1,4 +1,5 @@
 /** Assembly of the emulator: Fastify app, hooks, routes, listen. */
+import { registerUserPoolApi } from './user-pool-api.js'
 import type { AddressInfo } from 'node:net'
 import fastifyCookie from '@fastify/cookie'
 import Fastify from 'fastify'
@@ -119,6 +120,7 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
   const connections = { refusing: (): boolean => false, refuse: async (_ms: number): Promise<void> => undefined }
   registerHostedUi(app, state, connections)
   registerOAuthEndpoints(app, state)
+  registerUserPoolApi(app, state)
 
   const host = opts.host ?? '127.0.0.1'
   await app.listen({ host, port: opts.port ?? 0 })

@@ -304,6 +304,21 @@ export class PoolState {
     return r !== undefined && (r.revoked || this.revokedOriginJtis.has(r.originJti))
   }
 
+  /** When each user was signed out everywhere (GlobalSignOut), in seconds: tokens issued before are revoked. */
+  readonly globalSignOuts = new Map<string, number>()
+
+  /** GlobalSignOut: every refresh token of this user, for every app client, refused from now on. */
+  signOutGlobally(username: string): void {
+    this.globalSignOuts.set(username, this.nowSec())
+    for (const r of this.refreshTokens.values()) if (r.username === username) r.revoked = true
+  }
+
+  /** True when a token of this user issued at `iat` (seconds) was revoked by a GlobalSignOut. */
+  isSignedOutGlobally(username: string, iat: unknown): boolean {
+    const at = this.globalSignOuts.get(username)
+    return at !== undefined && typeof iat === 'number' && iat <= at
+  }
+
   /** Revoke a whole token family (the refresh token and every token carrying its origin_jti). */
   revokeOrigin(originJti: string): void {
     this.revokedOriginJtis.add(originJti)
