@@ -40,7 +40,9 @@ async function startLocalProvider(config: LoadedConfig, env: Record<string, stri
   }
   let cognito
   try {
-    cognito = await startLocalCognito({ port, clients: [client], appName: config.web.appName, allowSignUp: config.web.signupEnabled, ...settings })
+    // The issuer on the next port, an origin of its own as in production (beside the pool's domain).
+    const issuerPort = port === 0 ? 0 : port + 1
+    cognito = await startLocalCognito({ port, issuerPort, clients: [client], appName: config.web.appName, allowSignUp: config.web.signupEnabled, ...settings })
   } catch (error) {
     if (!isPortInUse(error)) {
       // A users file that cannot be read or is not valid: one line, not a stack.
@@ -49,12 +51,14 @@ async function startLocalProvider(config: LoadedConfig, env: Record<string, stri
     }
     // Not moved to another port behind the person's back: a running local Cognito of another clone,
     // or something else, holds it.
-    throw new StartError(`Port ${port} (the local Cognito) is in use: set LOCAL_COGNITO_PORT=${nextPort(port)} or stop what uses it.`)
+    const busy = (error as { port?: number }).port ?? port
+    const what = busy === port ? 'the local Cognito' : 'the local Cognito\'s issuer, LOCAL_COGNITO_PORT + 1'
+    throw new StartError(`Port ${busy} (${what}) is in use: set LOCAL_COGNITO_PORT=${nextPort(busy)} or stop what uses it.`)
   }
   const lines = [
     '',
     `  Local Cognito (development stand-in for a user pool) at ${cognito.origin}`,
-    `  Issuer: ${cognito.issuer}`,
+    `  Issuer: ${cognito.issuer} (an origin of its own, as in production)`,
     '  Sign in with one of the demo users:',
     ...DEMO_USERS.map((u) => `    ${u.username.padEnd(10)} password ${u.password.padEnd(18)} ${u.description}`),
     `  Codes for sign-up and forgotten passwords: ${cognito.origin}/mailbox (also printed here)`,

@@ -12,7 +12,8 @@ try {
   process.exit(1)
 }
 const appName = process.env['APP_NAME']?.trim()
-const cognito = await startLocalCognito({ port, clients: [client], ...fromEnv, ...(appName ? { appName } : {}) })
+// The issuer on the next port: an origin of its own, as in production.
+const cognito = await startLocalCognito({ port, issuerPort: port === 0 ? 0 : port + 1, clients: [client], ...fromEnv, ...(appName ? { appName } : {}) })
 
 const lines = [
   `Local Cognito listening on ${cognito.origin}`,

@@ -1,4 +1,5 @@
 /** Assembly of the emulator: Fastify app, hooks, routes, listen. */
+import { createServer, type Server } from 'node:http'
 import { registerUserPoolApi } from './user-pool-api.js'
 import type { AddressInfo } from 'node:net'
 import fastifyCookie from '@fastify/cookie'
@@ -88,6 +89,16 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
   })
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
 
+  // With an issuer origin of its own, each origin answers only its own paths (404 otherwise).
+  const issuerPath = `/${state.settings.userPoolId}/`
+  app.addHook('onRequest', async (req, reply) => {
+    if (!state.issuerOrigin) return undefined
+    const path = pathOf(req.url)
+    const forIssuer = path.startsWith(issuerPath) || (path === '/' && req.method === 'POST')
+    const onIssuer = req.raw.socket.localPort !== port
+    if (forIssuer === onIssuer) return undefined
+    return reply.code(404).header('content-type', 'text/plain;charset=UTF-8').send('Not Found')
+  })
   app.addHook('onRequest', async (req, reply) => {
     if (state.faults.unavailable && !isLocalOnlyPath(pathOf(req.url))) {
       note(req, { error: 'unavailable' })
@@ -126,6 +137,25 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
   await app.listen({ host, port: opts.port ?? 0 })
   const { port } = app.server.address() as AddressInfo
 
+  // The issuer on an origin of its own: a second server handing its requests to the same routes.
+  let issuerServer: Server | undefined
+  if (opts.issuerPort !== undefined) {
+    const server = createServer((req, res) => app.routing(req, res))
+    issuerServer = server
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen({ host, port: opts.issuerPort }, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+    } catch (error) {
+      await app.close()
+      throw error
+    }
+  }
+
   // "Cognito down" by a closed port: connections are refused until the timer opens it again.
   let reopenTimer: NodeJS.Timeout | undefined
   let refusing = false
@@ -158,10 +188,12 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
   connections.refuse = refuse
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   state.origin = `http://${shownHost}:${port}`
+  if (issuerServer) state.issuerOrigin = `http://${shownHost}:${(issuerServer.address() as AddressInfo).port}`
 
   return {
     origin: state.origin,
     issuer: state.issuer,
+    issuerOrigin: state.issuerOrigin || state.origin,
     userPoolId: state.settings.userPoolId,
     requests: state.requests,
     addClient: (c) => state.addClient(c),
@@ -192,6 +224,11 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
     refuseConnections: refuse,
     close: async () => {
       await reopen()
+      if (issuerServer) {
+        const server = issuerServer
+        server.closeAllConnections()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+      }
       await app.close()
     },
   }

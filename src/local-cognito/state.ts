@@ -156,8 +156,11 @@ export class PoolState {
     this.allKeys.push(keys.id, keys.access)
   }
 
+  /** The issuer's origin when it has one of its own (`issuerPort`), else '' (the pages' origin serves it). */
+  issuerOrigin = ''
+
   get issuer(): string {
-    return `${this.origin}/${this.settings.userPoolId}`
+    return `${this.issuerOrigin || this.origin}/${this.settings.userPoolId}`
   }
 
   nowMs(): number {

@@ -65,6 +65,14 @@ export interface UserSnapshot {
 export interface LocalCognitoOptions {
   host?: string
   port?: number
+  /**
+   * Serve the issuer (discovery, keys, the user pool API) on an origin of its own, as Cognito does
+   * (`cognito-idp.<region>.amazonaws.com` beside the pool's domain): this port (0 for a free one).
+   * The OAuth endpoints and the sign-in pages stay on `port`; each origin answers only its own paths,
+   * so code that builds Cognito URLs from the issuer fails here as it would in production.
+   * Default: one origin for everything.
+   */
+  issuerPort?: number
   region?: string
   userPoolId?: string
   clients?: LocalCognitoClient[]
@@ -174,8 +182,11 @@ export interface Faults {
 }
 
 export interface LocalCognito {
+  /** The pool's domain: OAuth endpoints and sign-in pages (and the issuer too, without `issuerPort`). */
   readonly origin: string
   readonly issuer: string
+  /** Where the issuer, its keys and the user pool API answer: its own origin with `issuerPort`, else `origin`. */
+  readonly issuerOrigin: string
   readonly userPoolId: string
   readonly requests: SeenRequest[]
   addClient(c: LocalCognitoClient): void
