@@ -169,7 +169,8 @@ export function registerHostedUi(app: FastifyInstance, state: PoolState, connect
     const q = stringRecord(req.query)
     const request = answerCheck(req, reply, checkAuthorize(state, q))
     if (!request) return reply
-    const prompt = (q['prompt'] ?? '').split(' ')
+    // The classic hosted UI ignores prompt; only managed login honours it.
+    const prompt = state.settings.hostedUi === 'classic' ? [] : (q['prompt'] ?? '').split(' ')
     if (request.identityProvider !== undefined) return federated.begin(req, reply, q, request, prompt)
     const session = prompt.includes('login') ? undefined : state.session(req.cookies[SESSION_COOKIE])
     if (session) return reply.redirect(issueCode(request, session.username, session.authTime), 302)

@@ -135,9 +135,16 @@ export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): 
         if (!user || !user.enabled) return tokenError(req, reply, 'invalid_grant', 'User is disabled.')
         const ctx: GrantContext = { client, user, scopes: rec.scopes, authTime: rec.authTime, originJti: rec.originJti, eventId: randomUUID() }
         let rotated: string | undefined
-        if (client.refreshTokenRotation) {
+        const rotation = client.refreshTokenRotation ?? state.settings.refreshTokenRotation
+        if (rotation) {
           rotated = storeRefreshToken(client, user.username, rec.scopes, rec.authTime, rec.originJti)
-          rec.revoked = true
+          // The old token dies now, or after the grace period (a retry with it still gets tokens).
+          const grace = typeof rotation === 'object' ? rotation.graceSeconds * 1000 : 0
+          if (grace === 0) rec.revoked = true
+          else if (rec.replacedAt === undefined) {
+            rec.replacedAt = state.nowMs()
+            rec.graceUntil = rec.replacedAt + grace
+          }
         }
         const body = await tokenResponse(ctx, rotated)
         state.countGrant(grantType)

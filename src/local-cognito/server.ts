@@ -64,6 +64,8 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
       appName: opts.appName ?? 'Cognito Sign-in',
       allowSignUp: opts.allowSignUp ?? true,
       signInWith,
+      hostedUi: opts.hostedUi ?? 'managed',
+      refreshTokenRotation: opts.refreshTokenRotation,
       logger: opts.logger ?? writeLine,
       demoUsers:
         opts.demoHint === false

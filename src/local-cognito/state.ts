@@ -70,6 +70,9 @@ export interface RefreshRecord {
   originJti: string
   expiresAt: number
   revoked: boolean
+  /** ms: with rotation, when this token was replaced; it works until `graceUntil`, then dies */
+  replacedAt?: number
+  graceUntil?: number
 }
 
 export interface SessionRecord {
@@ -107,6 +110,8 @@ export interface PoolSettings {
   appName: string
   allowSignUp: boolean
   signInWith: 'username' | 'email'
+  hostedUi: 'managed' | 'classic'
+  refreshTokenRotation: { graceSeconds: number } | undefined
   logger: (line: string) => void
   /** users listed by the demo hint: sign-in name, password, description */
   demoUsers: Array<{ login: string; password: string; description?: string }>
@@ -304,7 +309,9 @@ export class PoolState {
 
   isRefreshTokenRevoked(token: string): boolean {
     const r = this.refreshTokens.get(token)
-    return r !== undefined && (r.revoked || this.revokedOriginJtis.has(r.originJti))
+    if (r === undefined) return false
+    const pastGrace = r.graceUntil !== undefined && this.nowMs() > r.graceUntil
+    return r.revoked || pastGrace || this.revokedOriginJtis.has(r.originJti)
   }
 
   /** When each user was signed out everywhere (GlobalSignOut), in seconds: tokens issued before are revoked. */

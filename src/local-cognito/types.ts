@@ -11,8 +11,12 @@ export interface LocalCognitoClient {
   /** e.g. ['openid','email','profile','phone','aws.cognito.signin.user.admin','api/read'] */
   allowedScopes: string[]
   allowedOAuthFlows: Array<'code' | 'client_credentials'>
-  /** default false: the refresh grant returns no refresh_token */
-  refreshTokenRotation?: boolean
+  /**
+   * default false (or the pool's `refreshTokenRotation`): the refresh grant returns no refresh_token.
+   * With rotation each refresh returns a new one, and the old one keeps working for `graceSeconds`
+   * (Cognito's RetryGracePeriodSeconds, 0–60) and then dies.
+   */
+  refreshTokenRotation?: boolean | { graceSeconds: number }
 }
 
 export interface LocalCognitoUser {
@@ -117,6 +121,13 @@ export interface LocalCognitoOptions {
    * people type their email on the forms, and sign-up asks for no username.
    */
   signInWith?: 'username' | 'email'
+  /**
+   * `managed` (default): managed login, where `prompt` works. `classic`: the classic hosted UI, which
+   * ignores `prompt` (login, none) as Cognito's does.
+   */
+  hostedUi?: 'managed' | 'classic'
+  /** Refresh-token rotation for the app clients that do not say (see LocalCognitoClient). Default off. */
+  refreshTokenRotation?: { graceSeconds: number }
   /**
    * Where the terminal lines go (codes sent for sign-up and forgotten passwords), one line a call, no newline.
    * Default: standard output.

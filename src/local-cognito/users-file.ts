@@ -75,7 +75,9 @@ function seconds(env: Record<string, string | undefined>, name: string, min: num
 /**
  * Options from LOCAL_COGNITO_USERS (users file), LOCAL_COGNITO_ACCESS_TOKEN_TTL and LOCAL_COGNITO_ID_TOKEN_TTL
  * (seconds, 300–86400 as Cognito allows), LOCAL_COGNITO_REFRESH_TOKEN_TTL (seconds, 1 hour–10 years) and
- * LOCAL_COGNITO_SIGN_IN_WITH (`username` or `email`). Throws on a bad value, naming the variable.
+ * LOCAL_COGNITO_SIGN_IN_WITH (`username` or `email`), LOCAL_COGNITO_HOSTED_UI (`managed` or `classic`) and
+ * LOCAL_COGNITO_REFRESH_TOKEN_ROTATION (`off`, or the grace period in seconds, 0–60). Throws on a bad value,
+ * naming the variable.
  */
 export function localCognitoOptionsFromEnv(env: Record<string, string | undefined>): Partial<LocalCognitoOptions> {
   const out: Partial<LocalCognitoOptions> = {}
@@ -91,6 +93,16 @@ export function localCognitoOptionsFromEnv(env: Record<string, string | undefine
   if (signInWith) {
     if (signInWith !== 'username' && signInWith !== 'email') throw new Error(`LOCAL_COGNITO_SIGN_IN_WITH: expected username or email, got ${JSON.stringify(signInWith)}`)
     out.signInWith = signInWith
+  }
+  const ui = env['LOCAL_COGNITO_HOSTED_UI']?.trim()
+  if (ui) {
+    if (ui !== 'managed' && ui !== 'classic') throw new Error(`LOCAL_COGNITO_HOSTED_UI: expected managed or classic, got ${JSON.stringify(ui)}`)
+    out.hostedUi = ui
+  }
+  const rotation = env['LOCAL_COGNITO_REFRESH_TOKEN_ROTATION']?.trim()
+  if (rotation && rotation !== 'off') {
+    const grace = seconds(env, 'LOCAL_COGNITO_REFRESH_TOKEN_ROTATION', 0, 60)
+    if (grace !== undefined) out.refreshTokenRotation = { graceSeconds: grace }
   }
   return out
 }
