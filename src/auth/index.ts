@@ -18,4 +18,4 @@ export {
 } from './errors.js'
 export { safeReturnTo } from './return-to.js'
 export type { LoginTransaction, SignedIn, TokenSet } from './types.js'
-export { displayName, type User } from './user.js'
+export { displayName, signInName, type User } from './user.js'

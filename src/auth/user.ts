@@ -56,7 +56,15 @@ export function toUser(idClaims: Claims, userinfo: Claims = {}): User {
   }
 }
 
+/**
+ * The name a person signs in with, as pages show it. In a pool where people sign in with their email,
+ * Cognito's username is a UUID equal to the `sub`: the email is shown instead, never the UUID.
+ */
+export function signInName(user: Pick<User, 'sub' | 'username' | 'email'>): string {
+  return user.username === user.sub && user.email ? user.email : user.username
+}
+
 /** The name to greet someone with. */
 export function displayName(user: User): string {
-  return user.name ?? user.email ?? user.username
+  return user.name ?? user.email ?? signInName(user)
 }

@@ -5,6 +5,7 @@ import ejs from 'ejs'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { PUBLIC_DIR, VIEWS_DIR } from '../lib/paths.js'
+import { signInName } from '../auth/user.js'
 import { showTime } from './dates.js'
 
 declare module 'fastify' {
@@ -41,6 +42,7 @@ export const TEMPLATE_LOCALS = [
   'sessionExpiresAt',
   'now',
   'showTime',
+  'signInName',
   'signupEnabled',
   'groups',
   'returnTo',
@@ -70,7 +72,7 @@ async function viewsPlugin(app: FastifyInstance, { cache, production, appName = 
     root: VIEWS_DIR,
     layout: 'layout.ejs',
     viewExt: 'ejs',
-    defaultContext: { productName: appName, signupEnabled, showTime },
+    defaultContext: { productName: appName, signupEnabled, showTime, signInName },
     // Compiled templates (and, through ejs's own cache, the partials they include) are cached unless
     // VIEW_CACHE=false, in development as in production: without the cache a page view reads and
     // compiles every template again and costs about four times as much. Partials are included by
