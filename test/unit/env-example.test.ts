@@ -11,10 +11,16 @@ import { PROJECT_ROOT } from '../../src/lib/paths.js'
 const configDir = join(PROJECT_ROOT, 'src', 'config')
 const source = readdirSync(configDir).map((file) => readFileSync(join(configDir, file), 'utf8')).join('\n')
 const example = readFileSync(join(PROJECT_ROOT, '.env.example'), 'utf8')
+// The embedded local Cognito's own settings (LOCAL_COGNITO_USERS, token lifetimes, …), read at start.
+const localCognito = readFileSync(join(PROJECT_ROOT, 'src', 'local-cognito', 'users-file.ts'), 'utf8')
+const reference = readFileSync(join(PROJECT_ROOT, 'docs', 'configuration.md'), 'utf8')
 
 t.test('every variable loadConfig reads is in .env.example, with a comment, and nothing else is', async (t) => {
   const read = new Set([...source.matchAll(/\bread\.(?:string|int|choice|boolean|duration|list)\('([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] as string))
   t.ok(read.size >= 25, `found the variables loadConfig reads (${read.size})`)
+  const local = [...localCognito.matchAll(/(?:env\['|seconds\(env, ')(LOCAL_COGNITO_[A-Z0-9_]+)'/g)].map((m) => m[1] as string)
+  t.ok(local.length >= 5, `found the local Cognito's settings (${local.length})`)
+  for (const name of local) read.add(name)
   const lines = example.split('\n')
   const documented = new Map<string, number>()
   lines.forEach((line, index) => {
@@ -33,6 +39,12 @@ t.test('every variable loadConfig reads is in .env.example, with a comment, and 
     t.match(lines[above], /^#/, `${name} is explained by a comment`)
   }
   for (const name of documented.keys()) t.ok(read.has(name), `${name} in .env.example is read by loadConfig`)
+})
+
+t.test('docs/configuration.md has a row for every variable of .env.example, and only those', async (t) => {
+  const inExample = [...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1] as string)
+  const inReference = [...reference.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1] as string)
+  t.same(inReference, inExample, 'the same variables, in the same order')
 })
 
 t.test('.env.example as it stands is a valid development configuration', async (t) => {
