@@ -20,6 +20,28 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const USERINFO_BAD_REQUEST = 'Bad OAuth2 request at UserInfo Endpoint'
 const USERINFO_BAD_TOKEN = 'Access token is expired, disabled, or deleted, or the user has globally signed out.'
 
+/**
+ * An endpoint's switched-on fault: waits its delay, then answers its status and raw body. True when it
+ * answered (a boolean, not the reply: a Fastify reply is thenable, and awaiting it waits for the send).
+ */
+async function answerFault(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  fault: { status?: number; body?: string; delayMs?: number } | undefined,
+  headers: Record<string, string> = {},
+): Promise<boolean> {
+  if (fault?.delayMs) await sleep(fault.delayMs)
+  if (!fault || (fault.status === undefined && fault.body === undefined)) return false
+  note(req, { error: 'fault' })
+  void reply
+    .code(fault.status ?? 200)
+    .header('content-type', JSON_TYPE)
+    .header('cache-control', 'no-store')
+    .headers(headers)
+    .send(fault.body ?? '')
+  return true
+}
+
 export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): void {
   function tokenError(req: FastifyRequest, reply: FastifyReply, error: string, description?: string, status = 400): FastifyReply {
     note(req, { error })
@@ -55,17 +77,7 @@ export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): 
   app.get('/oauth2/revoke', async (_req, reply) => reply.code(405).send(''))
 
   app.post('/oauth2/token', async (req, reply) => {
-    const fault = state.faults.tokenEndpoint
-    if (fault?.delayMs) await sleep(fault.delayMs)
-    if (fault && (fault.status !== undefined || fault.body !== undefined)) {
-      note(req, { error: 'fault' })
-      return reply
-        .code(fault.status ?? 200)
-        .header('content-type', JSON_TYPE)
-        .header('access-control-allow-origin', '*')
-        .header('cache-control', 'no-store')
-        .send(fault.body ?? '')
-    }
+    if (await answerFault(req, reply, state.faults.tokenEndpoint, { 'access-control-allow-origin': '*' })) return reply
     if (!isForm(req)) return tokenError(req, reply, 'invalid_request')
     const form = stringRecord(req.body)
     const grantType = form['grant_type']
@@ -168,16 +180,7 @@ export function registerOAuthEndpoints(app: FastifyInstance, state: PoolState): 
   })
 
   const userInfo = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const fault = state.faults.userinfoEndpoint
-    if (fault?.delayMs) await sleep(fault.delayMs)
-    if (fault && (fault.status !== undefined || fault.body !== undefined)) {
-      note(req, { error: 'fault' })
-      return reply
-        .code(fault.status ?? 200)
-        .header('content-type', JSON_TYPE)
-        .header('cache-control', 'no-store')
-        .send(fault.body ?? '')
-    }
+    if (await answerFault(req, reply, state.faults.userinfoEndpoint)) return reply
     const headers = {
       'cache-control': 'no-cache, no-store, max-age=0, must-revalidate',
       'x-amz-cognito-request-id': randomUUID(),
