@@ -38,6 +38,8 @@ export const TEMPLATE_LOCALS = [
   'groups',
   'returnTo',
   'page',
+  'devices',
+  'notice',
 ] as const
 
 /** EJS's options: templates read TEMPLATE_LOCALS as plain variables, not through `with (locals)`. */
