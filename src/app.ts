@@ -51,6 +51,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     secureCookies: session.secureCookies,
     idleTimeoutMs: session.idleTimeoutMs,
     maxAgeMs: session.maxAgeMs,
+    maxPerOwner: session.maxPerUser,
     store,
     clock,
   })

@@ -20,7 +20,8 @@ import { describeAuthError, SessionEndedError, SessionRenewalError, type ErrorDe
 import { cognitoOrigins } from './flow.js'
 import { resolveAuthOptions, type AuthPaths, type CognitoAuthOptions } from './options.js'
 import { refreshLockTtlMs, TokenRefresher } from './refresh.js'
-import { registerAuthRoutes } from './routes.js'
+import { registerAuthRoutes, sameSiteForm } from './routes.js'
+import { sessionEnder, type SessionEnder } from './sessions.js'
 import { createTransactionSealer, type TransactionSealer } from './transaction.js'
 import type { TokenSet } from './types.js'
 import type { User } from './user.js'
@@ -43,6 +44,15 @@ export interface CognitoAuth {
   verifyBearer(token: string): Promise<BearerPrincipal>
   /** What one of the component's errors means to a person, or undefined for any other error. */
   describeError(error: unknown): ErrorDescription | undefined
+  /**
+   * A preHandler for the host's own state-changing forms, as the component's sign-out uses it (with
+   * `app.csrfProtection`): a form a browser says was posted from another site is refused (403).
+   */
+  sameSiteForm(request: FastifyRequest): Promise<void>
+  /** Ends one other session of the request's person, named by its handle (see SessionEnder). */
+  endOtherSession: SessionEnder['endOther']
+  /** Ends every other session of the request's person; resolves to how many. */
+  endOtherSessions: SessionEnder['endOthers']
 }
 
 declare module 'fastify' {
@@ -89,6 +99,7 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
     jwks: provider.jwks,
     clock,
   })
+  const ender = sessionEnder(app, provider)
   const auth: CognitoAuth = {
     paths,
     redirectUri: pool.redirectUri,
@@ -101,6 +112,9 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
     formTargets: () => cognitoOrigins(provider),
     verifyBearer: (token) => bearer.verify(token),
     describeError: (error) => describeAuthError(error, paths.login),
+    sameSiteForm: sameSiteForm(resolved.baseUrl),
+    endOtherSession: (request, handle) => ender.endOther(request, handle),
+    endOtherSessions: (request) => ender.endOthers(request),
   }
   app.decorate('cognito', auth)
   app.addHook('onReady', async () => provider.startDiscovery())
@@ -173,7 +187,7 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
     }
   })
 
-  registerAuthRoutes(app, { ...resolved, provider, transactions })
+  registerAuthRoutes(app, { ...resolved, provider, transactions, ender })
 }
 
 export default fp(cognitoAuthPlugin, { name: 'cognito-auth', fastify: '5.x', dependencies: ['cognito-session'] })

@@ -16,6 +16,7 @@ import {
   type PendingSignIns,
   type TransactionSealer,
 } from './transaction.js'
+import type { SessionEnder } from './sessions.js'
 import type { LoginTransaction } from './types.js'
 
 interface LoginQuery {
@@ -27,6 +28,7 @@ interface LoginQuery {
 interface RouteContext extends ResolvedAuthOptions {
   readonly provider: OidcProvider
   readonly transactions: TransactionSealer
+  readonly ender: SessionEnder
 }
 
 /** Where a person already signed in goes when a callback cannot sign them in again: on, with a note to say so. */
@@ -56,7 +58,7 @@ class CrossSiteFormError extends Error {
  * the site's own forms, so only Sec-Fetch-Site tells them apart. Clients that send neither header
  * still need the token.
  */
-function sameSiteForm(baseUrl: string) {
+export function sameSiteForm(baseUrl: string) {
   return async function sameSiteForm(request: FastifyRequest): Promise<void> {
     const site = request.headers['sec-fetch-site']
     const origin = request.headers.origin
@@ -164,12 +166,14 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     const { user, tokens } = await finishLogin(provider, query, transaction)
     if (!request.session) throw new SignInError('missing-transaction')
     // A new session id whoever was signed in here before (no fixation; another user's data is gone).
-    await app.startSession(request, reply, { user, tokens })
+    // The person's sessions are indexed by their sub; beyond the cap their least recently used ends.
+    const ended = await app.startSession(request, reply, { user, tokens, owner: user.sub })
     request.log.info({ sub: user.sub, username: user.username }, 'signed in')
+    await ctx.ender.revokeEnded(request, user.sub, ended)
     return reply.redirect(transaction.returnTo, 303)
   })
 
-  const formChecks = [sameSiteForm(ctx.baseUrl), app.csrfProtection]
+  const formChecks = [app.cognito.sameSiteForm, app.csrfProtection]
   app.post(paths.logout, { preHandler: formChecks }, async (request, reply) => {
     await signOutHere(request, reply)
     if (!provider.isReady) await provider.getConfiguration().catch(() => undefined)

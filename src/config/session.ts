@@ -17,6 +17,8 @@ export interface SessionSettings {
   readonly maxAgeMs: number
   readonly store: 'memory' | 'redis'
   readonly memoryMax: number
+  /** How many sessions one person may hold (SESSION_MAX_PER_USER); a sign-in beyond it ends their least recently used one. */
+  readonly maxPerUser: number
   readonly redisUrl: string | undefined
   readonly redisPrefix: string
 }
@@ -57,6 +59,13 @@ function readRedisUrl(read: EnvReader, store: 'memory' | 'redis'): string | unde
   return redisUrl
 }
 
+function readRedisPrefix(read: EnvReader): string {
+  const prefix = read.string('REDIS_KEY_PREFIX') ?? 'cognito-ssr:sess:'
+  // The keys' hash tags (Redis Cluster) follow the prefix: a brace in it would take their place.
+  if (/[{}]/.test(prefix)) read.fail('REDIS_KEY_PREFIX', `must not contain { or } (got "${prefix}")`)
+  return prefix
+}
+
 export function readSession(read: EnvReader, isProduction: boolean, secureCookies: boolean): SessionSettings {
   const idleTimeoutMs = read.duration('SESSION_IDLE_TIMEOUT', '24h', 1000)
   const maxAgeMs = read.duration('SESSION_MAX_AGE', '7d', 1000)
@@ -78,7 +87,8 @@ export function readSession(read: EnvReader, isProduction: boolean, secureCookie
     maxAgeMs,
     store,
     memoryMax: read.int('SESSION_MEMORY_MAX', 10_000, 1, 10_000_000),
+    maxPerUser: read.int('SESSION_MAX_PER_USER', 20, 1, 10_000),
     redisUrl: readRedisUrl(read, store),
-    redisPrefix: read.string('REDIS_KEY_PREFIX') ?? 'cognito-ssr:sess:',
+    redisPrefix: readRedisPrefix(read),
   }
 }

@@ -5,7 +5,14 @@ import { MemorySessionStore } from './stores/memory.js'
 import { createTokenSealer } from './stores/token-sealer.js'
 import type { AppSessionStore } from './stores/types.js'
 
-export { default as sessionPlugin, touchIntervalMs, type SessionPluginOptions } from './plugin.js'
+export {
+  default as sessionPlugin,
+  touchIntervalMs,
+  USER_AGENT_MAX,
+  type OwnedSession,
+  type PersonSessions,
+  type SessionPluginOptions,
+} from './plugin.js'
 export { ResilientStore } from './resilient-store.js'
 export { MemorySessionStore } from './stores/memory.js'
 export { SessionStoreUnavailableError, type AppSessionStore } from './stores/types.js'
@@ -16,6 +23,8 @@ export interface StoreSettings {
   readonly redisUrl: string | undefined
   readonly redisPrefix: string
   readonly idleTimeoutMs: number
+  /** The longest a session lives: a person's index in Redis is kept at least this long. */
+  readonly maxAgeMs: number
   readonly memoryMax: number
 }
 
@@ -39,6 +48,7 @@ export async function createSessionStore(
       url: settings.redisUrl as string,
       prefix: settings.redisPrefix,
       defaultTtlMs: settings.idleTimeoutMs,
+      indexTtlMs: settings.maxAgeMs,
       logger: log,
       now,
       tokenSealer,

@@ -9,23 +9,59 @@
  * (stores/redis.ts) and the memory store hand out its stored copy (stores/memory.ts).
  * test/session/rule.test.ts holds every store to it.
  *
+ * A signed-in session belongs to its `owner` (the person's stable id, given to startSession): its
+ * id carries the owner's tag (session-id.ts), the stores keep an index of each person's sessions,
+ * `app.personSessions` lists and ends them, and startSession keeps each person within
+ * `maxPerOwner` sessions by ending their least recently used ones.
+ *
  * The idle timeout slides with activity (the store is written at most once per touch interval, not on
  * every page view); the absolute lifetime is fixed at sign-in. Both are read from the injected clock.
  */
 import fastifyCookie from '@fastify/cookie'
 import fastifyCsrf from '@fastify/csrf-protection'
 import fastifySession from '@fastify/session'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify'
 import fp from 'fastify-plugin'
 import { systemClock, type Clock } from '../lib/clock.js'
 import type { Secrets } from '../lib/secrets.js'
 import { installFingerprint } from './fingerprint.js'
 import { SessionIdSigner } from './id-signer.js'
 import { ResilientStore } from './resilient-store.js'
+import { sessionRef, SessionNames, randomSessionId } from './session-id.js'
 import type { AppSessionStore } from './stores/types.js'
+
+/** One of a person's sessions as `app.personSessions` lists it: named by its handle, never by its id. */
+export interface OwnedSession {
+  /** Names the session on pages and in forms (an HMAC of its id). */
+  readonly handle: string
+  /** A short hash of its id, for log lines. */
+  readonly ref: string
+  /** The session of the request that asked. */
+  readonly current: boolean
+  /** The record as stored (deep-frozen), tokens included: for the server's own use, never for a page. */
+  readonly session: Session
+}
+
+/** A person's sessions, seen from one of them. */
+export interface PersonSessions {
+  /**
+   * The live sessions of the request's person: the request's own first (`current`), then the others,
+   * most recently active first; none when the request's session has no owner.
+   */
+  list(request: FastifyRequest): Promise<OwnedSession[]>
+  /** Deletes a listed session from the store: the browser holding it is anonymous from its next request, on every instance. */
+  end(session: OwnedSession): Promise<void>
+}
+
+/** The longest User-Agent kept in a session record. */
+export const USER_AGENT_MAX = 256
 
 declare module 'fastify' {
   interface Session {
+    /** The person this session belongs to (the sign-in component gives the Cognito `sub`): the key of the per-person index. */
+    owner?: string
+    /** The browser's User-Agent at sign-in, at most USER_AGENT_MAX characters (for the list of a person's devices). */
+    userAgent?: string
     /** Epoch ms of sign-in at this app. */
     signedInAt?: number
     /** Epoch ms after which the session ends whatever the activity (SESSION_MAX_AGE). */
@@ -43,10 +79,15 @@ declare module 'fastify' {
     /** The session's idle window and absolute lifetime, in ms. */
     sessionLifetime: { readonly idleTimeoutMs: number; readonly maxAgeMs: number }
     /**
-     * Starts a signed-in session: a new session id (no fixation), `values` set, the sign-in time, the
-     * idle window and the absolute lifetime from now, and the session's CSRF token.
+     * Starts a signed-in session: a new session id (no fixation; with `values.owner`, one that carries
+     * the owner's tag), `values` set, the browser's User-Agent, the sign-in time, the idle window and
+     * the absolute lifetime from now, and the session's CSRF token. With an owner, their least recently
+     * used sessions beyond `maxPerOwner - 1` are ended first, and returned (so that the caller can revoke
+     * what they held and say so).
      */
-    startSession(request: FastifyRequest, reply: FastifyReply, values: Partial<Session>): Promise<void>
+    startSession(request: FastifyRequest, reply: FastifyReply, values: Partial<Session>): Promise<OwnedSession[]>
+    /** The sessions of the request's person: listed, and ended one by one. */
+    personSessions: PersonSessions
     /** Ends the session in the store and in the browser. */
     endSession(request: FastifyRequest, reply: FastifyReply): Promise<void>
     /** The session's CSRF token for forms: made once per session, so page views do no token crypto. */
@@ -68,6 +109,8 @@ export interface SessionPluginOptions {
   readonly maxAgeMs: number
   readonly store: AppSessionStore
   readonly clock?: Clock
+  /** How many sessions one owner may hold; a sign-in beyond it ends their least recently used one. Default 20. */
+  readonly maxPerOwner?: number
 }
 
 /** How often an active session's idle window is slid forward (and the session written). */
@@ -80,6 +123,13 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   const cookieName = options.cookieName ?? (options.secureCookies ? '__Host-sid' : 'sid')
   // Same attributes when set and when cleared: browsers ignore a `__Host-` cookie update without Secure.
   const cookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: options.secureCookies }
+  const maxPerOwner = options.maxPerOwner ?? 20
+  if (!Number.isInteger(maxPerOwner) || maxPerOwner < 1) throw new RangeError('maxPerOwner must be a positive integer')
+  const names = new SessionNames(options.secret)
+  /** The tag of the session a request's startSession is about to make (read by the id generator). */
+  const tagFor = new WeakMap<FastifyRequest, string>()
+  /** The ids behind listed sessions: a listed session carries its handle, not its id. */
+  const idOf = new WeakMap<OwnedSession, string>()
   const resilient = new ResilientStore(options.store, app.log)
   app.decorate('sessionStore', resilient)
   app.decorate('sessionLifetime', { idleTimeoutMs: options.idleTimeoutMs, maxAgeMs: options.maxAgeMs })
@@ -96,6 +146,11 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     cookieName,
     store: resilient,
     saveUninitialized: false,
+    // Ids carry their owner's tag when startSession makes them; any other id is random only.
+    idGenerator: (request?: FastifyRequest) => {
+      const tag = request === undefined ? undefined : tagFor.get(request)
+      return tag === undefined ? randomSessionId() : tag + randomSessionId()
+    },
     // Rolling would write the store on every page view; the idle window is slid below instead.
     rolling: false,
     cookie: { ...cookieOptions, maxAge: options.idleTimeoutMs },
@@ -115,11 +170,47 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   }
   app.decorate('endSession', endSession)
   app.decorate('sessionCsrfToken', sessionCsrfToken)
+  async function sessionsOf(owner: string, currentId: string | undefined): Promise<OwnedSession[]> {
+    const stored = await resilient.sessionsOf(owner, names.tags(owner))
+    const listed = stored.map(({ id, session }) => {
+      const owned: OwnedSession = Object.freeze({ handle: names.handle(id), ref: sessionRef(id), current: id === currentId, session })
+      idOf.set(owned, id)
+      return owned
+    })
+    return listed.sort((a, b) => Number(b.current) - Number(a.current) || lastActive(b.session) - lastActive(a.session))
+  }
+
+  const personSessions: PersonSessions = {
+    async list(request) {
+      const owner = request.session?.owner
+      return typeof owner === 'string' ? sessionsOf(owner, request.session.sessionId) : []
+    },
+    async end(owned) {
+      const id = idOf.get(owned)
+      if (id === undefined) throw new TypeError('not a session listed by personSessions')
+      await resilient.remove(id)
+    },
+  }
+  app.decorate('personSessions', personSessions)
+
   app.decorate('startSession', async function startSession(request: FastifyRequest, reply: FastifyReply, values: Partial<FastifyRequest['session']>) {
-    await request.session.regenerate()
+    const owner = values.owner
+    if (owner !== undefined) tagFor.set(request, names.tag(owner))
+    try {
+      await request.session.regenerate()
+    } finally {
+      tagFor.delete(request)
+    }
     const now = clock.now()
-    Object.assign(request.session, values, { signedInAt: now, lastSeenAt: now, absoluteExpiresAt: now + options.maxAgeMs })
+    const userAgent = request.headers['user-agent']?.slice(0, USER_AGENT_MAX)
+    Object.assign(request.session, { userAgent }, values, { signedInAt: now, lastSeenAt: now, absoluteExpiresAt: now + options.maxAgeMs })
     sessionCsrfToken(request, reply)
+    if (owner === undefined) return []
+    // Room for this one: the owner's least recently used sessions beyond the cap end now.
+    const others = (await sessionsOf(owner, request.session.sessionId)).filter((owned) => !owned.current)
+    const ended = others.slice(Math.max(0, maxPerOwner - 1))
+    for (const owned of ended) await personSessions.end(owned)
+    return ended
   })
 
   const touchEvery = touchIntervalMs(options.idleTimeoutMs)
@@ -151,6 +242,11 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     }
     done()
   })
+}
+
+/** When a session was last active: the idle window's last slide (or its sign-in). */
+function lastActive(session: Session): number {
+  return session.lastSeenAt ?? session.signedInAt ?? 0
 }
 
 export default fp(sessionPlugin, { name: 'cognito-session', fastify: '5.x' })

@@ -4,7 +4,7 @@
  * is back); failed writes become SessionStoreUnavailableError (503 for signed-in pages).
  */
 import type { Session } from 'fastify'
-import { SessionStoreUnavailableError, type AppSessionStore } from './stores/types.js'
+import { SessionStoreUnavailableError, type AppSessionStore, type StoredSession } from './stores/types.js'
 
 type Callback = (err?: unknown) => void
 type GetCallback = (err: unknown, session?: Session | null) => void
@@ -69,6 +69,23 @@ export class ResilientStore {
         else resolve(session ?? null)
       })
     })
+  }
+
+  /** Deletes a session (promise form of destroy); rejects when the store is unavailable. */
+  remove(sessionId: string): Promise<void> {
+    return new Promise((resolve, reject) => this.destroy(sessionId, (error) => (error ? reject(error) : resolve())))
+  }
+
+  /** One person's live sessions (see AppSessionStore.sessionsOf); rejects when the store is unavailable. */
+  async sessionsOf(owner: string, tags: readonly string[]): Promise<StoredSession[]> {
+    try {
+      const found = await this.inner.sessionsOf(owner, tags)
+      this.#mark(true)
+      return found
+    } catch (error) {
+      this.#mark(false, error)
+      throw unavailable(error)
+    }
   }
 
   async ping(): Promise<boolean> {

@@ -47,6 +47,7 @@ export const TEMPLATE_LOCALS = [
   'groups',
   'returnTo',
   'page',
+  'devices',
   'notice',
 ] as const
 

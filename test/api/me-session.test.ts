@@ -1,7 +1,7 @@
 /** GET /api/me authorized by the session, and the answers without any credentials. */
 import t, { type Test } from 'tap'
 import { Browser } from '../helpers/browser.js'
-import { signIn, startStack } from '../helpers/stack.js'
+import { sessionIdOf, signIn, startStack } from '../helpers/stack.js'
 import { callApi, type ApiAnswer } from './helpers.js'
 
 function assertJsonFailure(t: Test, answer: ApiAnswer, status: number): void {
@@ -22,6 +22,9 @@ t.test('a signed-in person gets their profile through the session', async (t) =>
   t.equal(me.status, 200)
   t.match(me.headers.get('content-type') ?? '', /^application\/json/)
   t.equal(me.headers.get('cache-control'), 'no-store')
+  const stored = await stack.app.sessionStore.read(sessionIdOf(browser) as string)
+  const signedInAt = stored?.signedInAt as number
+  const idle = stack.config.session.idleTimeoutMs
   t.same(me.body, {
     sub: '3c1e9a52-41f0-7011-8d2b-6a9e0f4c7b13',
     username: 'demo',
@@ -30,6 +33,12 @@ t.test('a signed-in person gets their profile through the session', async (t) =>
     name: 'Demo User',
     groups: ['admin'],
     authenticatedBy: 'session',
+    session: {
+      signedInAt: new Date(signedInAt).toISOString(),
+      idleExpiresAt: new Date(signedInAt + idle).toISOString(),
+      absoluteExpiresAt: new Date(signedInAt + stack.config.session.maxAgeMs).toISOString(),
+      expiresAt: new Date(signedInAt + idle).toISOString(),
+    },
   })
 
   // A same-origin fetch from the site's own pages says so; that is accepted too.
@@ -106,4 +115,26 @@ t.test('the session store down: 503 JSON', async (t) => {
   const answer = await callApi(stack, {}, '/api/me', browser)
   assertJsonFailure(t, answer, 503)
   t.equal(answer.body.error, 'temporarily_unavailable')
+})
+
+t.test('GET /api/me says when the session ends: the idle end slides with activity, the absolute end stays', async (t) => {
+  const stack = await startStack(t, { env: { SESSION_IDLE_TIMEOUT: '30m', SESSION_MAX_AGE: '1h' } })
+  const browser = new Browser()
+  await signIn(browser, stack)
+  const first = (await callApi(stack, {}, '/api/me', browser)).body.session as Record<string, string>
+  t.equal(Date.parse(first.absoluteExpiresAt as string) - Date.parse(first.signedInAt as string), 3_600_000, 'absolute: an hour after sign-in')
+  t.equal(Date.parse(first.idleExpiresAt as string) - Date.parse(first.signedInAt as string), 1_800_000, 'idle: 30 minutes after the last activity')
+  t.equal(first.expiresAt, first.idleExpiresAt, 'the earlier of the two')
+
+  stack.clock.advance(20 * 60_000)
+  const mid = (await callApi(stack, {}, '/api/me', browser)).body.session as Record<string, string>
+  t.equal(mid.absoluteExpiresAt, first.absoluteExpiresAt, 'the absolute end does not move')
+  const slid = Date.parse(mid.idleExpiresAt as string) - Date.parse(first.idleExpiresAt as string)
+  t.ok(slid >= 19 * 60_000 && slid <= 20 * 60_000 + 1000, `the idle end slid with the activity (${slid} ms)`)
+  t.equal(mid.expiresAt, mid.idleExpiresAt, 'still the earlier')
+
+  stack.clock.advance(20 * 60_000)
+  const later = (await callApi(stack, {}, '/api/me', browser)).body.session as Record<string, string>
+  t.ok(Date.parse(later.idleExpiresAt as string) > Date.parse(later.absoluteExpiresAt as string), 'the idle end is now past the absolute end')
+  t.equal(later.expiresAt, later.absoluteExpiresAt, 'now the absolute end comes first')
 })

@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis'
 import t from 'tap'
+import { sessionKey } from '../../src/session/stores/redis.js'
 import { createTokenSealer } from '../../src/session/stores/token-sealer.js'
 import { Browser } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
@@ -40,7 +41,7 @@ t.test('SES-16: a Redis dump of a signed-in session shows no JWT and no refresh 
   const tokens = session?.tokens
   t.ok(tokens?.refreshToken && tokens.accessToken.startsWith('eyJ'), 'the app reads its tokens')
 
-  const dump = async (): Promise<string> => (await admin.get(`${prefix}${id}`)) ?? ''
+  const dump = async (): Promise<string> => (await admin.get(sessionKey(prefix, id))) ?? ''
   const raw = await dump()
   t.ok(raw.length > 0, 'the session is in Redis')
   t.notMatch(raw, /(?<![\w-])eyJ[\w-]+\.[\w-]*\./, 'no JWT in the record')

@@ -176,6 +176,37 @@ if (await requireRedis(t)) {
     t.equal(await admin.get(prefix + 'lock:refresh:s1'), tokenA, 'stale owner cannot release the new lock')
   })
 
+  t.test('a person\'s index: written with their sessions, one hash tag, TTL of at least the longest lifetime, pruned of expired sessions on read', async (t) => {
+    const store = await newStore(t, { defaultTtlMs: 60_000, indexTtlMs: 3_600_000 })
+    const tag = 'TagOfAda01'
+    const id = (n: number): string => tag + String(n).padStart(32, 'x')
+    const now = Date.now()
+    await set(store, id(1), { owner: 'ada', lastSeenAt: now, absoluteExpiresAt: now + 600_000 })
+    // Lives 150 ms more: its idle window (60 s) began just under a minute ago.
+    await set(store, id(2), { owner: 'ada', lastSeenAt: now - 59_850, absoluteExpiresAt: now + 600_000 })
+    await set(store, id(3), { owner: 'someone with the same tag', lastSeenAt: now })
+    await set(store, id(4), {}) // not signed in yet (as regenerate writes it): not indexed
+    const index = `${prefix}{${tag}}:index`
+    t.same((await admin.smembers(index)).sort(), [id(1), id(2), id(3)], 'the index lists the signed-in sessions with the tag')
+    const pttl = await admin.pttl(index)
+    t.ok(pttl > 3_590_000 && pttl <= 3_600_000, `index TTL ${pttl} ms: the longest a session lives`)
+    t.equal(await admin.exists(`${prefix}{${tag}}${id(1).slice(10)}`), 1, 'each session at prefix{tag}rest')
+    t.same((await store.sessionsOf('ada', [tag])).map((s) => s.id).sort(), [id(1), id(2)], 'ada\'s sessions, not the other person\'s under the same tag')
+
+    await sleep(250) // Redis's own expiry of the second session's key
+    t.same((await store.sessionsOf('ada', [tag])).map((s) => s.id), [id(1)], 'the expired session is not listed')
+    t.same((await admin.smembers(index)).sort(), [id(1), id(3)], 'and was pruned from the index')
+
+    await destroy(store, id(1))
+    t.same(await admin.smembers(index), [id(3)], 'destroy removes the entry with the session')
+    await set(store, id(3), { owner: 'someone with the same tag', lastSeenAt: now - 120_000 })
+    t.equal(await admin.exists(index), 0, 'saving a session expired removes it from the index; an empty index is gone')
+    t.equal(await admin.exists(`${prefix}lock:refresh:{${tag}}${id(1).slice(10)}`), 0)
+    const token = await store.tryLock(`refresh:${id(1)}`, 5_000)
+    t.equal(await admin.get(`${prefix}lock:refresh:{${tag}}${id(1).slice(10)}`), token, 'a session\'s refresh lock shares its hash tag')
+    t.throws(() => new RedisSessionStore({ url: REDIS_URL, prefix: 'app{x}:' }), /must not contain \{ or \}/, 'a prefix with braces is refused')
+  })
+
   t.test('a passed-in client is used but not closed', async (t) => {
     const client = new Redis(REDIS_URL)
     t.teardown(() => client.quit())

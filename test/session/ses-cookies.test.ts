@@ -15,8 +15,16 @@ import { sessionIdOf, signIn, startStack } from '../helpers/stack.js'
 
 const SECRET = 'test-session-secret-that-is-long-enough-0123456789'
 
-t.test('SES-02 10 000 session ids: unique, 32 base64url characters (192 random bits), every bit varies, no PII', async (t) => {
-  // The session plugin as the app registers it, in a bare Fastify with one route that draws ids.
+/** Each of the 192 bit positions of 32-character base64url ids: the positions set in fewer than 46 % or more than 54 % of them. */
+function skewedBits(ids: string[]): Array<readonly [number, number]> {
+  const bytes = ids.map((id) => Buffer.from(id, 'base64url'))
+  const ones = new Array<number>(192).fill(0)
+  for (const b of bytes) for (let bit = 0; bit < 192; bit++) ones[bit] = (ones[bit] ?? 0) + (((b[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1)
+  return ones.map((n, bit) => [bit, n / ids.length] as const).filter(([, share]) => share < 0.46 || share > 0.54)
+}
+
+t.test('SES-02 10 000 session ids: unique, 192 random bits (≥ 128), every bit varies, no PII; a signed-in id is a 10-character tag of its owner, then the 192 bits', async (t) => {
+  // The session plugin as the app registers it, in a bare Fastify with routes that draw ids.
   const app = Fastify()
   const store = new MemorySessionStore({ sweepIntervalMs: 0 })
   await app.register(sessionPlugin, { secret: SECRET, secureCookies: false, idleTimeoutMs: 600_000, maxAgeMs: 3_600_000, store })
@@ -28,25 +36,40 @@ t.test('SES-02 10 000 session ids: unique, 32 base64url characters (192 random b
     }
     return ids
   })
+  // As at sign-in: the new id carries the owner's tag.
+  app.get<{ Querystring: { owner: string } }>('/owned-ids', async (request, reply) => {
+    const ids: string[] = []
+    for (let i = 0; i < 10_000; i++) {
+      await app.startSession(request, reply, { owner: request.query.owner })
+      ids.push(request.session.sessionId)
+    }
+    return ids
+  })
   t.teardown(() => app.close())
   const ids = (await app.inject({ url: '/ids' })).json() as string[]
   t.equal(ids.length, 10_000)
   t.equal(new Set(ids).size, 10_000, 'all unique')
-  t.ok(ids.every((id) => /^[A-Za-z0-9_-]{32}$/.test(id)), 'each is 32 base64url characters')
-  const bytes = ids.map((id) => Buffer.from(id, 'base64url'))
-  t.ok(bytes.every((b) => b.length === 24), '24 bytes = 192 bits each (≥ 128)')
+  t.ok(ids.every((id) => /^[A-Za-z0-9_-]{32}$/.test(id)), 'an id without an owner is 32 base64url characters')
+  t.ok(ids.every((id) => Buffer.from(id, 'base64url').length === 24), '24 bytes = 192 bits each (≥ 128)')
   // Each of the 192 bit positions is set in about half of the ids: no fixed, counting or clock part.
-  const ones = new Array<number>(192).fill(0)
-  for (const b of bytes) for (let bit = 0; bit < 192; bit++) ones[bit] = (ones[bit] ?? 0) + (((b[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1)
-  const skewed = ones.map((n, bit) => [bit, n / 10_000] as const).filter(([, share]) => share < 0.46 || share > 0.54)
-  t.same(skewed, [], 'every bit is set in 46–54 % of the ids')
+  t.same(skewedBits(ids), [], 'every bit is set in 46–54 % of the ids')
+
+  const owned = (await app.inject({ url: '/owned-ids?owner=3c1e9a52-41f0-7011-8d2b-6a9e0f4c7b13' })).json() as string[]
+  t.equal(new Set(owned).size, 10_000, 'ids with an owner: all unique')
+  t.ok(owned.every((id) => /^[A-Za-z0-9_-]{42}$/.test(id)), 'each is 42 base64url characters')
+  const tags = new Set(owned.map((id) => id.slice(0, 10)))
+  t.equal(tags.size, 1, 'the first 10 are the owner\'s tag, the same for each of their sessions')
+  t.same(skewedBits(owned.map((id) => id.slice(10))), [], 'the other 32 are 192 random bits, each set in 46–54 % of the ids')
+  const other = (await app.inject({ url: '/owned-ids?owner=someone-else' })).json() as string[]
+  t.not(other[0]?.slice(0, 10), [...tags][0], 'another owner has another tag')
 
   // The ids the real app hands out at sign-in have the same form and say nothing about the person.
   const stack = await startStack(t)
   const browser = new Browser()
   await signIn(browser, stack)
   const id = sessionIdOf(browser) as string
-  t.match(id, /^[A-Za-z0-9_-]{32}$/, 'a signed-in session id has the same form')
+  t.match(id, /^[A-Za-z0-9_-]{42}$/, 'a signed-in session id: the owner\'s tag, then 192 random bits')
+  t.equal(id.slice(0, 10), [...tags][0], 'its tag is the person\'s (an HMAC of the sub under the session secret)')
   for (const pii of ['demo', 'Demo User', 'demo@example.com', '3c1e9a52']) t.notOk(id.includes(pii), `no ${pii} in the id`)
 })
 
@@ -107,7 +130,8 @@ t.test('SES-04 hostile session cookies (8 KB, bad base64, %s%n, CRLF, NUL, Unico
   const unexpected = lookedUp.filter((id) => id !== sessionIdOf(owner))
   t.same(unexpected, [], 'no hostile value was ever looked up as a session id (only signed ids reach the store)')
   const keys = await (inner as RedisSessionStore).client.keys(`${prefix}*`)
-  t.ok(keys.every((key) => /^[A-Za-z0-9_-]{32}$/.test(key.slice(prefix.length)) || key.slice(prefix.length).startsWith('lock:')), 'every Redis key is prefix + a 32-character id')
+  const shapes = /^(?:[A-Za-z0-9_-]{32}|\{[A-Za-z0-9_-]{10}\}(?:[A-Za-z0-9_-]{32}|:index)|lock:.*)$/
+  t.ok(keys.length > 0 && keys.every((key) => shapes.test(key.slice(prefix.length))), 'every Redis key is prefix + a session id ({tag} + 32 characters), a person\'s index or a lock')
 
   // The app is still up, and the real session still works.
   t.equal((await owner.get(`${stack.baseUrl}/logged-in`)).status, 200, 'the real session still works')

@@ -16,7 +16,7 @@ const stack = await startStack(t, { env: { RATE_LIMIT_SIGNIN: '1000', SESSION_ID
 const READER_SUB = '8f47d2b0-9c3a-70e4-b516-2d8c4e71a9f5'
 const DEMO_SUB = '3c1e9a52-41f0-7011-8d2b-6a9e0f4c7b13'
 /** The fields a signed-in session may hold: what sign-in sets, and nothing from before it. */
-const SIGNED_IN_FIELDS = ['cookie', 'user', 'tokens', 'signedInAt', 'lastSeenAt', 'absoluteExpiresAt', '_csrf', 'csrfToken']
+const SIGNED_IN_FIELDS = ['cookie', 'user', 'tokens', 'owner', 'userAgent', 'signedInAt', 'lastSeenAt', 'absoluteExpiresAt', '_csrf', 'csrfToken']
 
 /** Starts a sign-in in `browser` and stops at the hosted form (a tab left open). */
 async function pendingForm(browser: Browser): Promise<HostedForm> {

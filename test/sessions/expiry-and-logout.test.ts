@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
+import { sessionKey } from '../../src/session/stores/redis.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
 import { sessionIdOf, signIn, startStack, type Stack } from '../helpers/stack.js'
@@ -152,7 +153,7 @@ t.test('SES-12 expired Redis sessions are deleted, not merely ignored', async (t
   })
   const browser = new Browser()
   await signIn(browser, stack)
-  const key = `${prefix}${sessionIdOf(browser)}`
+  const key = sessionKey(prefix, sessionIdOf(browser) as string)
   const ttl = await redis.pttl(key)
   t.ok(ttl > 10 * MINUTE - 5_000 && ttl <= 10 * MINUTE, `key TTL ${ttl} ms follows the idle timeout`)
   const lastSeenAt = (await storedSession(stack, browser))?.lastSeenAt as number

@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import type { RedisSessionStore } from '../../src/session/stores/redis.js'
+import { sessionKey, type RedisSessionStore } from '../../src/session/stores/redis.js'
 import { Browser } from '../helpers/browser.js'
 import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
@@ -112,7 +112,7 @@ if (await requireRedis(t)) {
     t.equal(signedIn.response.status, 200, 'sign-in works')
     const admin = new Redis(own.url)
     t.teardown(() => admin.quit())
-    t.equal(await admin.exists(`${prefix}${sessionIdOf(browser)}`), 1, 'and the session is in Redis')
+    t.equal(await admin.exists(sessionKey(prefix, sessionIdOf(browser) as string)), 1, 'and the session is in Redis')
   })
 
   t.test('FLT-13 Redis flushed, then restarted without persistence: stale cookies become anonymous, no 500, a pending sign-in still completes', async (t) => {

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
 import t, { type Test } from 'tap'
 import { refreshLockTtlMs } from '../../src/auth/refresh.js'
+import { lockKey } from '../../src/session/stores/redis.js'
 import { Browser } from '../helpers/browser.js'
 import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
@@ -31,7 +32,7 @@ if (await requireRedis(t)) {
     const session = await stack.app.sessionStore.read(id)
     const tokens = session?.tokens
     t.ok(tokens?.refreshToken, 'signed in with a refresh token')
-    return { stack, browser, id, lockKey: `${prefix}lock:refresh:${id}`, tokens: tokens as NonNullable<typeof tokens> }
+    return { stack, browser, id, lockKey: lockKey(prefix, `refresh:${id}`), tokens: tokens as NonNullable<typeof tokens> }
   }
 
   /** What another instance leaves behind after refreshing: a real refresh grant at Cognito, its tokens saved in the session. */

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
+import { sessionKey } from '../../src/session/stores/redis.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
@@ -75,7 +76,7 @@ if (await requireRedis(t)) {
     const first = await startStack(t, { sharedCognito: cognito, clock, env })
     const browser = new Browser()
     await signIn(browser, first)
-    const key = `${prefix}${sessionIdOf(browser)}`
+    const key = sessionKey(prefix, sessionIdOf(browser) as string)
     const ttl = await redis.pttl(key)
     t.ok(ttl > 29 * 60_000 && ttl <= 30 * 60_000, `TTL ${ttl} ms follows the 30 min idle timeout`)
     const stored = (await redis.get(key)) ?? ''

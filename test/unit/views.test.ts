@@ -61,6 +61,7 @@ const cases: Array<{ name: string; view: string; data: Record<string, unknown>; 
       new RegExp(new Date(EXPIRES_AT).toISOString()),
       /value="csrf-li"/,
       /avatar-lg/,
+      /href="\/account\/sessions">Your devices</,
     ],
   },
   {
@@ -162,6 +163,47 @@ const cases: Array<{ name: string; view: string; data: Record<string, unknown>; 
       page: { statusCode: 400, title: 'Sign-in expired', message: 'Start again.', action: { href: '/login', label: 'Try again' } },
     },
     shows: [/Start again\./, /href="\/login"/, /Try again/, /href="\/">Home</],
+  },
+  {
+    name: 'devices, this one and two others, a notice',
+    view: 'devices',
+    data: {
+      title: 'Your devices',
+      user: person(),
+      now: SIGNED_IN_AT + 90_000,
+      csrfToken: 'csrf-dev',
+      notice: 'The session was ended: that device is signed out.',
+      devices: [
+        { handle: '', current: true, browser: 'Firefox 128', os: 'Windows 10', signedInAt: SIGNED_IN_AT, lastActiveAt: SIGNED_IN_AT + 90_000, expiresAt: EXPIRES_AT },
+        { handle: 'handle-2', current: false, browser: 'Safari 17', os: 'iOS 17.5', signedInAt: SIGNED_IN_AT, lastActiveAt: SIGNED_IN_AT + 30_000, expiresAt: EXPIRES_AT },
+        { handle: 'handle-3', current: false, browser: 'Unknown browser', os: 'unknown system', signedInAt: undefined, lastActiveAt: undefined, expiresAt: undefined },
+      ],
+    },
+    shows: [
+      /<h2 class="device-name" id="device-0">Firefox 128 on Windows 10<\/h2>\s*<span class="badge badge-ok">This device<\/span>/,
+      /data-field="last-active">Now</,
+      /data-field="last-active"><time datetime="2026-01-02T03:04:35.000Z" data-local-time>2 Jan 2026, 03:04 UTC<\/time> <span class="time-hint">\(1 minute ago\)<\/span>/,
+      /name="session" value="handle-2"/,
+      /name="session" value="handle-3"/,
+      /data-field="signed-in">—</,
+      /role="status">The session was ended/,
+      /action="\/account\/sessions\/end-others"/,
+      /value="csrf-dev"/,
+    ],
+  },
+  {
+    name: 'devices, this one alone, no notice',
+    view: 'devices',
+    data: {
+      title: 'Your devices',
+      user: person(),
+      now: SIGNED_IN_AT,
+      csrfToken: 'csrf-dev',
+      notice: undefined,
+      devices: [{ handle: '', current: true, browser: 'Chrome 130', os: 'Linux', signedInAt: SIGNED_IN_AT, lastActiveAt: SIGNED_IN_AT, expiresAt: EXPIRES_AT }],
+    },
+    shows: [/This device/, /Chrome 130 on Linux/],
+    hides: [/name="session"/, /end-others/, /role="status"/],
   },
 ]
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Session } from 'fastify'
-import type { AppSessionStore } from './types.js'
+import { tagOf } from '../session-id.js'
+import type { AppSessionStore, StoredSession } from './types.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
 import { storeTtlMs } from './ttl.js'
@@ -8,7 +9,14 @@ import { storeTtlMs } from './ttl.js'
 export interface MemorySessionStoreOptions {
   /** Seals the tokens in each stored record (the app always gives one); without it they are kept in clear. */
   tokenSealer?: TokenSealer
-  /** Upper bound on stored sessions; the least recently used one is evicted beyond it. Default 10 000. */
+  /**
+   * Upper bound on stored sessions (the last resort: the per-person cap of the session plugin comes
+   * first). Beyond it one session is evicted: the least recently used one, unless the person whose
+   * session is being written (known by the tag in its id) holds more sessions than that one's owner,
+   * in which case it is their own least recently used one (one person signing in again and again
+   * cannot push everyone else out).
+   * Default 10 000.
+   */
   maxSessions?: number
   /** How often expired entries are swept, in ms. Default 60 000; 0 disables the timer. */
   sweepIntervalMs?: number
@@ -26,6 +34,10 @@ interface Entry {
    */
   session: Session
   expiresAt: number
+  /** The owner's tag in the session id, when it has one: the key of the per-person index. */
+  tag: string | undefined
+  /** When it was last written or read (a counter), to find a person's least recently used session. */
+  used: number
 }
 
 interface Lock {
@@ -57,6 +69,12 @@ export class MemorySessionStore implements AppSessionStore {
   /** Insertion order = recency order (oldest first). */
   readonly #entries = new Map<string, Entry>()
   readonly #locks = new Map<string, Lock>()
+  /**
+   * The per-person index, as in Redis: the tag in a session id (see ../session-id.ts) → the stored
+   * sessions with that tag. A set leaves with its last session. Listing checks each record's owner.
+   */
+  readonly #tags = new Map<string, Set<string>>()
+  #uses = 0
   #timer: NodeJS.Timeout | undefined
   #closed = false
 
@@ -91,15 +109,21 @@ export class MemorySessionStore implements AppSessionStore {
     let error: unknown
     try {
       const ttl = storeTtlMs(session, this.#now(), this.#defaultTtlMs)
-      this.#entries.delete(sessionId)
+      this.#delete(sessionId)
       if (ttl > 0) {
         const copy = parseSession(serializeSession(session, this.#sealer), this.#sealer) // deep-frozen
         if (copy === undefined) throw new TypeError('a session must be an object')
-        this.#entries.set(sessionId, { session: copy, expiresAt: this.#now() + ttl })
+        const tag = tagOf(sessionId)
+        this.#entries.set(sessionId, { session: copy, expiresAt: this.#now() + ttl, tag, used: ++this.#uses })
+        if (tag !== undefined) {
+          let ids = this.#tags.get(tag)
+          if (ids === undefined) this.#tags.set(tag, (ids = new Set()))
+          ids.add(sessionId)
+        }
         while (this.#entries.size > this.#maxSessions) {
-          const oldest = this.#entries.keys().next()
-          if (oldest.done === true) break
-          this.#entries.delete(oldest.value)
+          const victim = this.#victim(sessionId, tag)
+          if (victim === undefined) break
+          this.#delete(victim)
         }
       }
     } catch (err) {
@@ -108,22 +132,78 @@ export class MemorySessionStore implements AppSessionStore {
     setImmediate(callback, error)
   }
 
+  /**
+   * Which session a full store lets go: the least recently used one, or the least recently used one
+   * of the person writing `keep` (`tag`) when they hold more sessions than the owner of that one.
+   */
+  #victim (keep: string, tag: string | undefined): string | undefined {
+    const oldest = this.#entries.entries().next()
+    if (oldest.done === true) return undefined
+    const [oldestId, oldestEntry] = oldest.value
+    const mine = tag === undefined ? undefined : this.#tags.get(tag)
+    const theirs = oldestEntry.tag === undefined ? 1 : (this.#tags.get(oldestEntry.tag)?.size ?? 1)
+    if (mine === undefined || mine.size <= theirs || oldestEntry.tag === tag) return oldestId === keep ? undefined : oldestId
+    let victim: string | undefined
+    let used = Number.POSITIVE_INFINITY
+    for (const id of mine) {
+      const entry = this.#entries.get(id)
+      if (id !== keep && entry !== undefined && entry.used < used) {
+        victim = id
+        used = entry.used
+      }
+    }
+    return victim ?? oldestId
+  }
+
+  /** Removes a session and its index entry. */
+  #delete (sessionId: string): void {
+    const entry = this.#entries.get(sessionId)
+    if (entry === undefined) return
+    this.#entries.delete(sessionId)
+    if (entry.tag !== undefined) {
+      const ids = this.#tags.get(entry.tag)
+      ids?.delete(sessionId)
+      if (ids?.size === 0) this.#tags.delete(entry.tag)
+    }
+  }
+
   get (sessionId: string, callback: CallbackSession): void {
     let result: Session | null = null
     const entry = this.#entries.get(sessionId)
     if (entry !== undefined) {
-      this.#entries.delete(sessionId)
       if (entry.expiresAt > this.#now()) {
+        this.#entries.delete(sessionId)
         this.#entries.set(sessionId, entry) // most recently used
+        entry.used = ++this.#uses
         result = entry.session
+      } else {
+        this.#delete(sessionId)
       }
     }
     setImmediate(callback, null, result)
   }
 
   destroy (sessionId: string, callback: Callback): void {
-    this.#entries.delete(sessionId)
+    this.#delete(sessionId)
     setImmediate(callback)
+  }
+
+  async sessionsOf (owner: string, tags: readonly string[]): Promise<StoredSession[]> {
+    const now = this.#now()
+    const found: StoredSession[] = []
+    for (const tag of tags) {
+      for (const id of [...(this.#tags.get(tag) ?? [])]) {
+        const entry = this.#entries.get(id)
+        if (entry === undefined || entry.expiresAt <= now) this.#delete(id)
+        else if (entry.session.owner === owner) found.push({ id, session: entry.session })
+      }
+    }
+    return found
+  }
+
+  /** How many tags (about: people) the index holds (for tests: an entry leaves with a person's last session). */
+  get indexedTags (): number {
+    return this.#tags.size
   }
 
   /** Deletes every expired session and lock; returns how many sessions were removed. */
@@ -132,7 +212,7 @@ export class MemorySessionStore implements AppSessionStore {
     let removed = 0
     for (const [id, entry] of this.#entries) {
       if (entry.expiresAt <= now) {
-        this.#entries.delete(id)
+        this.#delete(id)
         removed++
       }
     }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
-import { SessionStoreUnavailableError, type AppSessionStore, type StoreLogger } from './types.js'
+import { SessionStoreUnavailableError, type AppSessionStore, type StoreLogger, type StoredSession } from './types.js'
+import { TAG_LENGTH, tagOf } from '../session-id.js'
 import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
@@ -13,8 +14,13 @@ export interface RedisSessionStoreOptions {
   client?: Redis
   /** `redis://…` or `rediss://…` (TLS); the store then creates and owns its client. */
   url?: string
-  /** Key prefix; a session lives at `prefix + sessionId`, a lock at `prefix + 'lock:' + key`. Default `sess:`. */
+  /** Key prefix (without braces); where each key lives: see sessionKey, indexKey and lockKey. Default `sess:`. */
   prefix?: string
+  /**
+   * The least TTL a person's index gets each time one of their sessions is written: at least the
+   * longest a session can live (SESSION_MAX_AGE). Default 7 days.
+   */
+  indexTtlMs?: number
   /** TTL for sessions that carry no expiry of their own. Default 24 h. */
   defaultTtlMs?: number
   /** Receives connection state messages (never session contents). Default: silent. */
@@ -41,6 +47,32 @@ else
   return 0
 end`
 
+/**
+ * Where a session lives: `prefix + '{' + tag + '}' + rest` for an id with its owner's tag (the braces
+ * make the tag Redis Cluster's hash tag: the session, its refresh lock and its person's index are in
+ * one slot, and no command ever spans two), `prefix + id` for an id without one.
+ */
+export function sessionKey (prefix: string, sessionId: string): string {
+  const tag = tagOf(sessionId)
+  return tag === undefined ? prefix + sessionId : `${prefix}{${tag}}${sessionId.slice(TAG_LENGTH)}`
+}
+
+/** One person's index: a set of their session ids, at `prefix + '{' + tag + '}:index'`. */
+export function indexKey (prefix: string, tag: string): string {
+  return `${prefix}{${tag}}:index`
+}
+
+/**
+ * A lock: `prefix + 'lock:' + key`; a lock named after a session (`name:<session id>`, as the
+ * refresh lock is) takes that session's hash tag: `prefix + 'lock:name:{tag}rest'`.
+ */
+export function lockKey (prefix: string, key: string): string {
+  const colon = key.lastIndexOf(':')
+  const tail = key.slice(colon + 1)
+  if (colon === -1 || tagOf(tail) === undefined) return prefix + 'lock:' + key
+  return prefix + 'lock:' + key.slice(0, colon + 1) + sessionKey('', tail)
+}
+
 /** Reconnect delay: 200 ms, 400 ms, … capped at 2 s; never gives up. */
 export function reconnectDelayMs (attempt: number): number {
   return Math.min(Math.max(1, attempt) * 200, 2000)
@@ -65,9 +97,12 @@ function unavailable (err: unknown): SessionStoreUnavailableError {
 }
 
 /**
- * Session store on Redis: one JSON value per session at `prefix + id`, expiring
- * with the session (`SET … PX remainingMs`). Fails fast while Redis is down and
- * recovers by itself when it returns.
+ * Session store on Redis: one JSON value per session (sessionKey), expiring with the session
+ * (`SET … PX remainingMs`), and one small set per person listing their session ids (indexKey), written
+ * in the same transaction as the session. An index expires when none of its sessions can still be
+ * alive (its TTL is renewed to at least `indexTtlMs` with each write); entries of sessions that ended
+ * are removed with them, those of expired sessions when the index is next read. Fails fast while
+ * Redis is down and recovers by itself when it returns.
  */
 export class RedisSessionStore implements AppSessionStore {
   readonly kind = 'redis' as const
@@ -76,6 +111,7 @@ export class RedisSessionStore implements AppSessionStore {
 
   readonly #ownsClient: boolean
   readonly #defaultTtlMs: number
+  readonly #indexTtlMs: number
   readonly #sealer: TokenSealer | undefined
   readonly #pingTimeoutMs: number
   readonly #now: () => number
@@ -95,6 +131,7 @@ export class RedisSessionStore implements AppSessionStore {
       url,
       prefix = 'sess:',
       defaultTtlMs = DAY_MS,
+      indexTtlMs = 7 * DAY_MS,
       logger,
       pingTimeoutMs = 1000,
       connectTimeoutMs = 2000,
@@ -102,8 +139,11 @@ export class RedisSessionStore implements AppSessionStore {
       now = Date.now
     } = options
     if (!(defaultTtlMs > 0)) throw new RangeError('defaultTtlMs must be positive')
+    if (/[{}]/.test(prefix)) throw new TypeError('RedisSessionStore prefix must not contain { or } (the keys\' hash tags follow it)')
+    if (!(indexTtlMs > 0)) throw new RangeError('indexTtlMs must be positive')
     this.prefix = prefix
     this.#defaultTtlMs = defaultTtlMs
+    this.#indexTtlMs = indexTtlMs
     this.#sealer = options.tokenSealer
     this.#pingTimeoutMs = pingTimeoutMs
     this.#now = now
@@ -145,11 +185,11 @@ export class RedisSessionStore implements AppSessionStore {
   }
 
   #key (sessionId: string): string {
-    return this.prefix + sessionId
+    return sessionKey(this.prefix, sessionId)
   }
 
   #lockKey (key: string): string {
-    return this.prefix + 'lock:' + key
+    return lockKey(this.prefix, key)
   }
 
   set (sessionId: string, session: Session, callback: Callback): void {
@@ -163,8 +203,28 @@ export class RedisSessionStore implements AppSessionStore {
       return
     }
     const key = this.#key(sessionId)
-    const op = ttl > 0 ? this.client.set(key, json, 'PX', ttl) : this.client.del(key)
+    const tag = tagOf(sessionId)
+    let op: Promise<unknown>
+    if (tag === undefined) {
+      op = ttl > 0 ? this.client.set(key, json, 'PX', ttl) : this.client.del(key)
+    } else if (ttl <= 0) {
+      op = this.#exec(this.client.multi().del(key).srem(indexKey(this.prefix, tag), sessionId))
+    } else if (typeof session.owner === 'string') {
+      // The index outlives every session it lists: renewed with each write to the longest lifetime.
+      const absolute = typeof session.absoluteExpiresAt === 'number' ? session.absoluteExpiresAt - this.#now() : 0
+      const index = indexKey(this.prefix, tag)
+      op = this.#exec(this.client.multi().set(key, json, 'PX', ttl).sadd(index, sessionId).pexpire(index, Math.ceil(Math.max(this.#indexTtlMs, absolute))))
+    } else {
+      op = this.client.set(key, json, 'PX', ttl)
+    }
     op.then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+  }
+
+  /** Runs a MULTI … EXEC; rejects when it or any command in it failed. */
+  async #exec (multi: ReturnType<Redis['multi']>): Promise<void> {
+    const results = await multi.exec()
+    if (results === null) throw new Error('transaction aborted')
+    for (const [err] of results) if (err) throw err
   }
 
   get (sessionId: string, callback: CallbackSession): void {
@@ -202,8 +262,36 @@ export class RedisSessionStore implements AppSessionStore {
   }
 
   destroy (sessionId: string, callback: Callback): void {
-    this.#parsed.delete(this.#key(sessionId))
-    this.client.del(this.#key(sessionId)).then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+    const key = this.#key(sessionId)
+    this.#parsed.delete(key)
+    const tag = tagOf(sessionId)
+    const op = tag === undefined ? this.client.del(key) : this.#exec(this.client.multi().del(key).srem(indexKey(this.prefix, tag), sessionId))
+    op.then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+  }
+
+  async sessionsOf (owner: string, tags: readonly string[]): Promise<StoredSession[]> {
+    const found: StoredSession[] = []
+    try {
+      for (const tag of tags) {
+        const index = indexKey(this.prefix, tag)
+        const ids = (await this.client.smembers(index)).filter((id) => tagOf(id) === tag)
+        if (ids.length === 0) continue
+        // One slot: the index and every key it names share the tag.
+        const raws = await this.client.mget(ids.map((id) => this.#key(id)))
+        const gone: string[] = []
+        ids.forEach((id, i) => {
+          const raw = raws[i]
+          const session = raw === null || raw === undefined ? undefined : parseSession(raw, this.#sealer)
+          if (session === undefined) gone.push(id)
+          else if (session.owner === owner) found.push({ id, session })
+          // else: someone else's session under the same tag; theirs to list.
+        })
+        if (gone.length > 0) await this.client.srem(index, ...gone)
+      }
+    } catch (err) {
+      throw unavailable(err)
+    }
+    return found
   }
 
   async ping (): Promise<boolean> {

@@ -1,4 +1,12 @@
 import type { SessionStore as FastifySessionStore } from '@fastify/session'
+import type { Session } from 'fastify'
+
+/** A stored session and its id, as a list of one person's sessions gives them. */
+export interface StoredSession {
+  readonly id: string
+  /** The record as stored (deep-frozen). */
+  readonly session: Session
+}
 
 /**
  * A session store usable as `@fastify/session`'s `store` option (callback API:
@@ -13,6 +21,12 @@ export interface AppSessionStore extends FastifySessionStore {
   tryLock(key: string, ttlMs: number): Promise<string | null>
   /** Releases the lock only if `token` still owns it; otherwise does nothing. */
   unlock(key: string, token: string): Promise<void>
+  /**
+   * The live sessions of one person: those whose record's `owner` is `owner`, found through the
+   * person's index (`tags`: the tags their session ids may carry, see ../session-id.ts). Index entries
+   * of sessions that are gone (ended, expired, evicted) are removed on the way.
+   */
+  sessionsOf(owner: string, tags: readonly string[]): Promise<StoredSession[]>
   /** Stops timers / disconnects a client the store created itself. Idempotent. */
   close(): Promise<void>
 }

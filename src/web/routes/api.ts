@@ -19,6 +19,23 @@ export interface Me {
   authenticatedBy: 'session' | 'bearer'
   clientId?: string
   scopes?: readonly string[]
+  /** Session callers only: when this session ends (ISO 8601 times). */
+  session?: SessionTimes
+}
+
+/** When a session ends: after the idle window without activity, or at its absolute end, whichever is first. */
+export interface SessionTimes {
+  signedInAt: string | null
+  /** The end of the idle window as it stands (it slides forward with activity, about once a minute). */
+  idleExpiresAt: string | null
+  /** The end of the session's fixed lifetime (SESSION_MAX_AGE from sign-in). */
+  absoluteExpiresAt: string | null
+  /** The earlier of the two. */
+  expiresAt: string | null
+}
+
+function iso(at: number | undefined): string | null {
+  return at === undefined || !Number.isFinite(at) ? null : new Date(at).toISOString()
 }
 
 function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
@@ -86,6 +103,9 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
       throw error
     }
     const user = request.session.user as User
+    const { signedInAt, lastSeenAt, absoluteExpiresAt } = request.session
+    const idleExpiresAt = lastSeenAt === undefined ? undefined : lastSeenAt + app.sessionLifetime.idleTimeoutMs
+    const ends = [idleExpiresAt, absoluteExpiresAt].filter((at): at is number => at !== undefined)
     const me: Me = {
       sub: user.sub,
       username: user.username,
@@ -94,6 +114,12 @@ export default async function apiRoutes(app: FastifyInstance): Promise<void> {
       name: user.name ?? null,
       groups: user.groups,
       authenticatedBy: 'session',
+      session: {
+        signedInAt: iso(signedInAt),
+        idleExpiresAt: iso(idleExpiresAt),
+        absoluteExpiresAt: iso(absoluteExpiresAt),
+        expiresAt: iso(ends.length === 0 ? undefined : Math.min(...ends)),
+      },
     }
     return sendJson(reply, 200, me)
   }

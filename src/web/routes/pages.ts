@@ -1,6 +1,33 @@
 /** The site's pages: public ones, and the protected ones inside one context with one auth hook. */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, Session } from 'fastify'
+import { describe } from '../../auth/errors.js'
 import { systemClock, type Clock } from '../../lib/clock.js'
+import { describeDevice, type DeviceDescription } from '../devices.js'
+
+/** One row of the devices page. */
+export interface DeviceRow extends DeviceDescription {
+  /** Names the session in the page's forms: never its id. */
+  readonly handle: string
+  readonly current: boolean
+  readonly signedInAt: number | undefined
+  /** The last time the idle window was slid (so to about a minute); now for the current session. */
+  readonly lastActiveAt: number | undefined
+  readonly expiresAt: number | undefined
+}
+
+/** When a session ends if nothing happens: the idle window from its last slide, or its absolute end, whichever comes first. */
+export function expiryOf(session: Pick<Session, 'lastSeenAt' | 'absoluteExpiresAt'>, idleTimeoutMs: number): number | undefined {
+  const expiresAt = Math.min(
+    session.lastSeenAt !== undefined ? session.lastSeenAt + idleTimeoutMs : Number.POSITIVE_INFINITY,
+    session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+  )
+  return Number.isFinite(expiresAt) ? expiresAt : undefined
+}
+
+const ENDED_NOTICES: Readonly<Record<string, string>> = {
+  one: 'The session was ended: that device is signed out.',
+  others: 'Your other sessions were ended: every other device is signed out.',
+}
 
 export interface PageRoutesOptions {
   /** "Now" for the pages' relative times ("in 23 hours"): the app's clock. */
@@ -45,19 +72,57 @@ export default async function pageRoutes(app: FastifyInstance, { clock = systemC
 
     scope.get('/logged-in', async (request, reply) => {
       const session = request.session
-      // The idle window runs from the last time it was slid (lastSeenAt), the absolute one from sign-in.
-      const expiresAt = Math.min(
-        session.lastSeenAt !== undefined ? session.lastSeenAt + idleTimeoutMs : Number.POSITIVE_INFINITY,
-        session.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
-      )
       return reply.viewAsync('logged-in', {
         title: 'Your account',
         user: session.user,
         signedInAt: session.signedInAt,
-        sessionExpiresAt: Number.isFinite(expiresAt) ? expiresAt : undefined,
+        // The idle window runs from the last time it was slid (lastSeenAt), the absolute one from sign-in.
+        sessionExpiresAt: expiryOf(session, idleTimeoutMs),
         now: clock.now(),
         csrfToken: app.sessionCsrfToken(request, reply),
       })
+    })
+
+    // Where the person is signed in, and a way to end any of those sessions (a lost laptop).
+    scope.get<{ Querystring: { ended?: string } }>('/account/sessions', async (request, reply) => {
+      const now = clock.now()
+      const sessions = await app.personSessions.list(request)
+      const row = (handle: string, current: boolean, session: Session): DeviceRow => ({
+        ...describeDevice(session.userAgent),
+        handle,
+        current,
+        signedInAt: session.signedInAt,
+        lastActiveAt: current ? now : session.lastSeenAt,
+        expiresAt: expiryOf(session, idleTimeoutMs),
+      })
+      const devices = sessions.map((owned) => row(owned.handle, owned.current, owned.session))
+      // A session from before sessions were indexed is not listed: it is still this device.
+      if (!devices.some((device) => device.current)) devices.unshift(row('', true, request.session))
+      return reply.viewAsync('devices', {
+        title: 'Your devices',
+        user: request.session.user,
+        devices,
+        notice: ENDED_NOTICES[request.query.ended ?? ''],
+        now,
+        csrfToken: app.sessionCsrfToken(request, reply),
+      })
+    })
+
+    const formChecks = { preHandler: [app.cognito.sameSiteForm, app.csrfProtection] }
+    scope.post<{ Body: { session?: unknown } }>('/account/sessions/end', formChecks, async (request, reply) => {
+      const handle = typeof request.body?.session === 'string' ? request.body.session : ''
+      if (await app.cognito.endOtherSession(request, handle)) return reply.redirect('/account/sessions?ended=one', 303)
+      const page = describe(404, 'Session not found', 'That session has already ended, or it is not one of yours. Nothing was changed.', {
+        href: '/account/sessions',
+        label: 'Back to your devices',
+      })
+      reply.code(404)
+      return reply.viewAsync('error', { title: page.title, page, user: request.session.user })
+    })
+
+    scope.post('/account/sessions/end-others', formChecks, async (request, reply) => {
+      await app.cognito.endOtherSessions(request)
+      return reply.redirect('/account/sessions?ended=others', 303)
     })
 
     // The worked example of a group-limited page.
