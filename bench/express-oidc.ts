@@ -13,7 +13,7 @@ import ejs from 'ejs'
 import express from 'express'
 import eoc from 'express-openid-connect'
 import { VIEWS_DIR } from '../src/lib/paths.js'
-import { PRODUCT_NAME } from '../src/web/views.js'
+import { viewContext } from '../src/web/views.js'
 
 export interface ExpressOidcOptions {
   issuer: string
@@ -40,7 +40,7 @@ export async function startExpressOidc(options: ExpressOidcOptions): Promise<{ u
     }),
   )
   const render = (file: string, data: Record<string, unknown>) =>
-    ejs.renderFile(join(VIEWS_DIR, file), { productName: PRODUCT_NAME, ...data }, { cache: true, root: VIEWS_DIR })
+    ejs.renderFile(join(VIEWS_DIR, file), { ...viewContext(), ...data }, { cache: true, root: VIEWS_DIR })
   app.get('/logged-in', eoc.requiresAuth(), (_request, response, next) => {
     render('logged-in.ejs', options.data)
       .then((body) => render('layout.ejs', { ...options.data, body }))

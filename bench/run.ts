@@ -36,6 +36,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
+import { sessionKey } from '../src/session/stores/redis.js'
 import { loadConfig } from '../src/config/index.js'
 import { defaultLocalClient } from '../src/local-cognito/index.js'
 import { Browser } from '../test/helpers/browser.js'
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     redisBytes = async () => {
       const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
       await client.connect()
-      const bytes = Number(await client.call('MEMORY', 'USAGE', `${prefix}${sid}`, 'SAMPLES', '0'))
+      const bytes = Number(await client.call('MEMORY', 'USAGE', sessionKey(prefix, sid), 'SAMPLES', '0'))
       client.disconnect()
       return bytes
     }

@@ -51,6 +51,11 @@ export const TEMPLATE_LOCALS = [
   'notice',
 ] as const
 
+/** What every view gets besides its own data: the site's name, whether sign-up is offered, and the view helpers. */
+export function viewContext(appName: string = PRODUCT_NAME, signupEnabled = true) {
+  return { productName: appName, signupEnabled, showTime, signInName }
+}
+
 /** EJS's options: templates read TEMPLATE_LOCALS as plain variables, not through `with (locals)`. */
 export function ejsOptions(cache: boolean) {
   return { cache, root: VIEWS_DIR, _with: false, destructuredLocals: [...TEMPLATE_LOCALS] }
@@ -73,7 +78,7 @@ async function viewsPlugin(app: FastifyInstance, { cache, production, appName = 
     root: VIEWS_DIR,
     layout: 'layout.ejs',
     viewExt: 'ejs',
-    defaultContext: { productName: appName, signupEnabled, showTime, signInName },
+    defaultContext: viewContext(appName, signupEnabled),
     // Compiled templates (and, through ejs's own cache, the partials they include) are cached unless
     // VIEW_CACHE=false, in development as in production: without the cache a page view reads and
     // compiles every template again and costs about four times as much. Partials are included by
