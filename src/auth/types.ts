@@ -8,6 +8,8 @@ export interface TokenSet {
   readonly refreshToken: string | undefined
   /** Epoch ms at which the access token expires. */
   readonly accessExpiresAt: number
+  /** The scopes Cognito granted (space-separated), when its token response says. */
+  readonly scope?: string | undefined
 }
 
 /** What the login route remembers, in an encrypted cookie, until the callback. */
@@ -16,6 +18,11 @@ export interface LoginTransaction {
   readonly nonce: string
   readonly codeVerifier: string
   readonly returnTo: string
+  /**
+   * Set on a re-authentication (requireRecentSignIn): whose sign-in is confirmed, and since when (epoch
+   * ms): the ID token that comes back must be for that `sub` to keep going, and its `auth_time` later.
+   */
+  readonly reauth?: { readonly sub: string; readonly since: number }
 }
 
 export interface SignedIn {
