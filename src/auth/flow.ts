@@ -281,7 +281,6 @@ function toTokenSet(
     accessToken: response.access_token,
     refreshToken: response.refresh_token ?? previous?.refreshToken,
     accessExpiresAt: now + expiresIn * 1000,
-    scope: typeof response.scope === 'string' ? response.scope : previous?.scope,
   }
 }
 

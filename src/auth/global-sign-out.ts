@@ -9,6 +9,7 @@
  * Call it before revoking this session's refresh token: a revocation also revokes the access token
  * it was issued with, and GlobalSignOut would then answer "Access Token has been revoked".
  */
+import { decodeJwt } from 'jose'
 import { fetchFromCognito } from './cognito-fetch.js'
 import type { TokenSet } from './types.js'
 
@@ -34,9 +35,19 @@ export function isCognitoIssuer(issuer: string): boolean {
   }
 }
 
-/** True when the tokens were granted the admin scope (Cognito's token response names the scopes). */
-export function hasAdminScope(tokens: Pick<TokenSet, 'scope'> | undefined): boolean {
-  return tokens?.scope?.split(' ').includes(ADMIN_SCOPE) ?? false
+/**
+ * True when the access token was granted the admin scope. Cognito's token response names no scope;
+ * its access token's `scope` claim does (read, not verified: the token came from Cognito's token
+ * endpoint, and Cognito checks it again).
+ */
+export function hasAdminScope(tokens: Pick<TokenSet, 'accessToken'> | undefined): boolean {
+  if (tokens === undefined) return false
+  try {
+    const scope = decodeJwt(tokens.accessToken).scope
+    return typeof scope === 'string' && scope.split(' ').includes(ADMIN_SCOPE)
+  } catch {
+    return false
+  }
 }
 
 /** Asks Cognito to sign the person out of every app of the pool. Never throws: the outcome says what happened. */

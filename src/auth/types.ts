@@ -8,8 +8,6 @@ export interface TokenSet {
   readonly refreshToken: string | undefined
   /** Epoch ms at which the access token expires. */
   readonly accessExpiresAt: number
-  /** The scopes Cognito granted (space-separated), when its token response says. */
-  readonly scope?: string | undefined
 }
 
 /** What the login route remembers, in an encrypted cookie, until the callback. */
