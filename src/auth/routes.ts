@@ -1,5 +1,6 @@
 /** The component's routes: sign-in, sign-up, the callback from Cognito, sign-out and the account switch. Thin: the work is in flow.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { sessionRef } from '../session/session-id.js'
 import { SessionStoreUnavailableError } from '../session/stores/types.js'
 import type { OidcProvider } from './discovery.js'
 import { CognitoError, SignInError } from './errors.js'
@@ -170,7 +171,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
         throw new SignInError('not-reauthenticated')
       }
       if (user.sub === reauth.sub && request.session.user?.sub === user.sub) {
-        request.log.info({ sub: user.sub, username: user.username }, 're-authenticated')
+        request.log.info({ sub: user.sub, username: user.username, from: sessionRef(request.session.sessionId) }, 're-authenticated')
       } else {
         request.log.warn({ sub: user.sub, expected: reauth.sub }, 'another person signed in at re-authentication: a session of their own, not the earlier one')
         returnTo = paths.afterSignIn

@@ -270,3 +270,29 @@ t.test('re-authentication: bad input and refusals', async (t) => {
   t.equal((await page(laptop, a, '/account/sessions/end-everywhere')).status, 200)
   t.throws(() => a.app.requireRecentSignIn(0), RangeError)
 })
+
+t.test('a re-authentication that Cognito answered without asking again (an old auth_time) does not count: a clear page, and the session stays as it was', async (t) => {
+  if (!(await requireRedis(t))) return
+  const [a] = await twoInstances(t)
+  const laptop = new Browser()
+  await signIn(laptop, a)
+  const id = sessionIdOf(laptop) as string
+  a.clock.advance(ELEVEN_MINUTES)
+  const asked = await page(laptop, a, '/account/sessions/end-everywhere')
+  const started = await postForm(laptop, a, '/reauthenticate', { _csrf: csrfTokenOf(asked.html), returnTo: '/account/sessions/end-everywhere' })
+  const toForm = await laptop.follow(started, `${a.baseUrl}/reauthenticate`)
+  const form = parseSignInForm(await toForm.response.text(), toForm.url)
+  // As if Cognito had answered from its own session: the new ID token carries the old sign-in's time.
+  a.cognito.faults.idTokenClaims = { auth_time: Math.floor((a.clock.now() - ELEVEN_MINUTES) / 1000) }
+  t.teardown(() => { a.cognito.faults.idTokenClaims = undefined })
+  const back = await laptop.follow(await laptop.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' }), form.action)
+  t.equal(back.response.status, 401)
+  const html = await back.response.text()
+  t.match(html, 'Your sign-in was not confirmed')
+  t.notMatch(html, /at .*\.ts:\d+/, 'no stack trace')
+  t.equal(sessionIdOf(laptop), id, 'the session is the one from before')
+  t.equal(await status(laptop, a), 200, 'still signed in')
+  const again = await page(laptop, a, '/account/sessions/end-everywhere')
+  t.match(again.html, 'Confirm it’s you', 'and still asked to confirm')
+  t.ok(logLines(a).some((line) => String(line.msg).startsWith('re-authentication refused') && line.sub === DEMO_SUB))
+})
