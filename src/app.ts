@@ -44,6 +44,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const store = deps.store ?? await createSessionStore(session, { warn: (msg) => app.log.warn(msg) }, clock, session.secrets)
   if (deps.store === undefined) app.addHook('onClose', async () => store.close())
+  // A starting instance waits (briefly: ping is bounded and never throws) for its store's connection,
+  // so that its first requests are not refused while Redis is still connecting.
+  app.addHook('onReady', async () => {
+    await store.ping()
+  })
 
   await app.register(sessionPlugin, {
     secret: session.secrets,

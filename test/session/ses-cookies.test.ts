@@ -130,8 +130,8 @@ t.test('SES-04 hostile session cookies (8 KB, bad base64, %s%n, CRLF, NUL, Unico
   const unexpected = lookedUp.filter((id) => id !== sessionIdOf(owner))
   t.same(unexpected, [], 'no hostile value was ever looked up as a session id (only signed ids reach the store)')
   const keys = await (inner as RedisSessionStore).client.keys(`${prefix}*`)
-  const shapes = /^(?:[A-Za-z0-9_-]{32}|\{[A-Za-z0-9_-]{10}\}(?:[A-Za-z0-9_-]{32}|:index)|lock:.*)$/
-  t.ok(keys.length > 0 && keys.every((key) => shapes.test(key.slice(prefix.length))), 'every Redis key is prefix + a session id ({tag} + 32 characters), a person\'s index or a lock')
+  const shapes = /^(?:[A-Za-z0-9_-]{32}|\{[A-Za-z0-9_-]{10}\}(?:[A-Za-z0-9_-]{32}|:index)|lock:.*|name:[A-Za-z0-9_-]{22})$/
+  t.ok(keys.length > 0 && keys.every((key) => shapes.test(key.slice(prefix.length))), 'every Redis key is prefix + a session id ({tag} + 32 characters), a person\'s index, a lock or a person\'s other name')
 
   // The app is still up, and the real session still works.
   t.equal((await owner.get(`${stack.baseUrl}/logged-in`)).status, 200, 'the real session still works')
