@@ -58,7 +58,9 @@ function keyOf (node: Redis): string {
 
 /**
  * The connection to the master of every slot, as the client's slot map has them; undefined when a slot
- * has no master, or its master has no connection (it went away and the map has not been refreshed yet).
+ * has no master, or its master has no usable connection (it went away and the map has not been
+ * refreshed yet, or a connection to it is being tried again). A connection not opened yet (ioredis
+ * opens them on first use) counts as usable.
  */
 export function slotMasters (cluster: Cluster): Redis[] | undefined {
   const owners = new Set<string>()
@@ -71,7 +73,7 @@ export function slotMasters (cluster: Cluster): Redis[] | undefined {
   const masters: Redis[] = []
   for (const owner of owners) {
     const node = byKey.get(owner)
-    if (node === undefined || node.status === 'end' || node.status === 'close') return undefined
+    if (node === undefined || (node.status !== 'ready' && node.status !== 'wait')) return undefined
     masters.push(node)
   }
   return masters

@@ -6,7 +6,7 @@ import { TAG_LENGTH, tagOf } from '../session-id.js'
 import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
-import { clusterServes, createClusterClient, slotMasters } from './redis-cluster.js'
+import { clusterServes, createClusterClient } from './redis-cluster.js'
 
 export interface RedisSessionStoreOptions {
   /** Seals the tokens in each stored record (the app always gives one); without it they are kept in clear. */
@@ -202,11 +202,13 @@ export class RedisSessionStore implements AppSessionStore {
 
   /**
    * As #watchConnection, for a cluster: the first error of an outage is logged, whether the whole
-   * cluster is gone ('error') or one node ('node error', e.g. a master that died); the cluster is
-   * reachable again when it is ready and the slot map, read again, has a live master for every slot.
+   * cluster is gone ('error') or one node ('node error', e.g. a master that died). During an outage,
+   * each time the client has read the slot map again, the masters it names are asked for a PING (one
+   * check at a time): the cluster is reachable again when every slot's master answers.
    */
   #watchCluster (cluster: Cluster, where: string): void {
     let quiet = false
+    let checking = false
     const failed = (err: unknown): void => {
       if (quiet) return
       quiet = true
@@ -214,9 +216,14 @@ export class RedisSessionStore implements AppSessionStore {
       this.#logger?.warn(`session store: redis cluster at ${where} unavailable (${reason}); reconnecting`)
     }
     const maybeBack = (): void => {
-      if (!quiet || cluster.status !== 'ready' || slotMasters(cluster) === undefined) return
-      quiet = false
-      this.#logger?.info?.(`session store: redis cluster at ${where} reachable again`)
+      if (!quiet || checking || this.#closing !== undefined) return
+      checking = true
+      clusterServes(cluster).then((serves) => {
+        checking = false
+        if (!serves || !quiet) return
+        quiet = false
+        this.#logger?.info?.(`session store: redis cluster at ${where} reachable again`)
+      }, () => { checking = false })
     }
     cluster.on('error', failed)
     cluster.on('node error', failed)
