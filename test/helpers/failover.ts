@@ -66,6 +66,8 @@ export interface LoadReport {
   /** From the fault to the first signed-in view sent after the last refusal (0 when none was refused). */
   readonly recoveryMs: number
   readonly refused: number
+  /** From the fault to the first wrong answer's sending (undefined when there was none). */
+  readonly firstWrongMs: number | undefined
 }
 
 export interface LoadOptions {
@@ -153,6 +155,7 @@ export async function pageViewsThrough (stacks: readonly Stack[], people: readon
     wrong,
     recovered,
     refused: refusedViews.length,
+    firstWrongMs: wrong.length === 0 ? undefined : Math.min(...wrong.map((v) => v.sentAt)) - faultAt,
     refusedMs: refusedViews.length === 0 ? 0 : lastRefused - firstRefused,
     recoveryMs: refusedViews.length === 0 || !Number.isFinite(firstServedAfter) ? 0 : firstServedAfter - faultAt
   }
@@ -162,5 +165,6 @@ export async function pageViewsThrough (stacks: readonly Stack[], people: readon
 export function describeLoad (report: LoadReport): string {
   const counts = Object.entries(report.statuses).map(([status, n]) => `${status === '0' ? 'failed' : status}: ${n}`).join(', ')
   return `${report.views.length} page views (${counts}); refused for ${report.refusedMs} ms (${report.refused} answers 503); ` +
-    `served again ${report.recoveryMs} ms after the fault began; ${report.recovered ? 'everyone recovered' : 'NOT everyone recovered'}`
+    `served again ${report.recoveryMs} ms after the fault began; ${report.recovered ? 'everyone recovered' : 'NOT everyone recovered'}` +
+    (report.wrong.length === 0 ? '' : `; ${report.wrong.length} wrong answers (${[...new Set(report.wrong.map((v) => v.person))].length} people), the first ${report.firstWrongMs ?? 0} ms after the fault`)
 }

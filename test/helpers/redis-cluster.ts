@@ -91,7 +91,12 @@ export interface OwnRedisCluster {
   readonly nodeTimeoutMs: number
   /** The port of the master serving `key`'s slot (its hash tag's), as the cluster says now. */
   masterOf(key: string): Promise<number>
-  /** Kills a node's process outright (SIGKILL: no goodbye to the cluster, as a crashed host). */
+  /**
+   * Kills a node's process outright (SIGKILL: no goodbye to the cluster, as a crashed host). Its port
+   * then stays taken by a listener that drops every connection at once, until close(): on a shared
+   * machine another process could otherwise start a server there, which the clients, still told the
+   * dead node serves its slots, would reach instead.
+   */
   kill(port: number): Promise<void>
   /** Resolves when every live node reports cluster_state:ok and `port` (if given) is a master. */
   waitHealthy(timeoutMs?: number): Promise<void>
@@ -130,6 +135,7 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
   const ports = await freePorts(12)
   const nodes: ClusterNode[] = Array.from({ length: 6 }, (_, i) => ({ port: ports[i] as number, busPort: ports[i + 6] as number, process: undefined }))
   let closed = false
+  const holders: net.Server[] = []
   const killAll = (): void => { for (const node of nodes) node.process?.kill('SIGKILL') }
   process.once('exit', killAll)
 
@@ -144,6 +150,7 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
       await exited
     }))
     process.off('exit', killAll)
+    await Promise.all(holders.map(async (holder) => await new Promise((resolve) => holder.close(resolve))))
     await rm(dir, { recursive: true, force: true })
   }
   t.teardown(close)
@@ -208,6 +215,12 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
     const exited = new Promise((resolve) => proc.once('exit', resolve))
     proc.kill('SIGKILL')
     await exited
+    const holder = net.createServer((socket) => { socket.destroy() })
+    await new Promise<void>((resolve, reject) => {
+      holder.once('error', reject)
+      holder.listen(port, '127.0.0.1', () => { resolve() })
+    })
+    holders.push(holder)
   }
 
   async function deleteKeys (prefix: string): Promise<void> {
