@@ -74,7 +74,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     secret: session.secrets,
     paths: APP_AUTH_PATHS,
     bearer: { allowedClientIds: api.extraClientIds, requiredScope: api.requiredScope, jwksCooldownMs: api.jwksCooldownMs },
+    recentSignInMaxAgeMs: session.recentSignInMaxAgeMs,
     clock,
+    onReauthenticate: async (request, reply, { user, returnTo, maxAgeMs, csrfToken }) => {
+      const html = await reply.viewAsync('reauthenticate', { title: 'Confirm it’s you', user, returnTo, maxAgeMs, csrfToken })
+      return reply.type('text/html; charset=utf-8').send(html)
+    },
     onForbidden: async (request, reply, { user, groups, csrfToken }) => {
       const html = await reply.viewAsync('forbidden', { title: 'Not allowed', user, groups, returnTo: request.url, csrfToken })
       return reply.type('text/html; charset=utf-8').send(html)
@@ -82,7 +87,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
 
   await app.register(healthRoutes)
-  await app.register(pageRoutes, { clock })
+  await app.register(pageRoutes, { clock, secureCookies: session.secureCookies })
   await app.register(apiRoutes)
   return app
 }

@@ -26,7 +26,7 @@ export class CognitoError extends Error {
   }
 }
 
-export type SignInErrorKind = 'refused' | 'missing-transaction' | 'state-mismatch' | 'missing-code' | 'unknown-provider'
+export type SignInErrorKind = 'refused' | 'missing-transaction' | 'state-mismatch' | 'missing-code' | 'unknown-provider' | 'not-reauthenticated'
 
 /**
  * Cognito's discovery document could not be loaded (not yet, or not now): sign-in is not available
@@ -172,6 +172,13 @@ export function describeAuthError(error: unknown, loginPath: string): ErrorDescr
         return describe(400, 'Unknown sign-in option', 'This site does not offer that way of signing in. Choose one of the options on the home page.')
       case 'missing-code':
         return describe(400, 'Sign-in answer incomplete', 'Cognito sent us back without a sign-in code. Please start again.', tryAgain)
+      case 'not-reauthenticated':
+        return describe(
+          401,
+          'Your sign-in was not confirmed',
+          'Cognito let you through without asking for your password again, so this does not count as signing in again. You are still signed in as before; nothing was changed. Please try again.',
+          { href: '/', label: 'Go to the home page' },
+        )
     }
   }
   if (error instanceof DiscoveryUnavailableError) {

@@ -70,7 +70,7 @@ export function pkceChallenge(verifier: string): Promise<string> {
 /** Builds the authorization URL with fresh PKCE (S256), state and nonce. */
 export async function startLogin(
   provider: OidcProvider,
-  options: { returnTo: string; signUp?: boolean; identityProvider?: string },
+  options: { returnTo: string; signUp?: boolean; identityProvider?: string; reauth?: LoginTransaction['reauth'] },
 ): Promise<{ url: URL; transaction: LoginTransaction }> {
   const configuration = await provider.getConfiguration()
   const codeVerifier = client.randomPKCECodeVerifier()
@@ -79,6 +79,7 @@ export async function startLogin(
     nonce: client.randomNonce(),
     codeVerifier,
     returnTo: options.returnTo,
+    ...(options.reauth === undefined ? {} : { reauth: options.reauth }),
   }
   const parameters: Record<string, string> = {
     redirect_uri: provider.settings.redirectUri,

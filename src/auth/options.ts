@@ -18,10 +18,23 @@ export interface AuthPaths {
   readonly logout: string
   /** POST (CSRF): "sign in as someone else". Default `<prefix>/switch-account`. */
   readonly switchAccount: string
+  /** POST (CSRF, `returnTo`): "confirm it's you", through Cognito's sign-in form again. Default `<prefix>/reauthenticate`. */
+  readonly reauthenticate: string
   /** The host's page Cognito's /logout returns to; register `<baseUrl><signedOut>` as a sign-out URL. Default `<prefix>/` . */
   readonly signedOut: string
   /** Where a sign-in without a (valid) returnTo lands. Default `<prefix>/`. */
   readonly afterSignIn: string
+}
+
+/** What the host is given to render "confirm it's you" for a sign-in older than requireRecentSignIn allows. */
+export interface ReauthenticateContext {
+  readonly user: User
+  /** Where the person comes back to once signed in again (a path on this site). */
+  readonly returnTo: string
+  /** How recent the sign-in must be, in ms. */
+  readonly maxAgeMs: number
+  /** A CSRF token for the form that starts it (POST paths.reauthenticate with `returnTo`). */
+  readonly csrfToken: string
 }
 
 /** What the host is given to render a 403 for a signed-in person without a required group. */
@@ -72,6 +85,8 @@ export interface CognitoAuthOptions {
     readonly requiredScope?: string | undefined
     readonly jwksCooldownMs?: number
   }
+  /** How recent a sign-in `requireRecentSignIn()` asks for by default. Default 10 minutes. */
+  readonly recentSignInMaxAgeMs?: number
   /** The time; tests move it. Default the system clock. */
   readonly clock?: Clock
   /**
@@ -80,6 +95,12 @@ export interface CognitoAuthOptions {
    * A page, not a redirect: sending a signed-in person to sign in again would loop.
    */
   readonly onForbidden?: (request: FastifyRequest, reply: FastifyReply, context: ForbiddenContext) => unknown
+  /**
+   * Sends "confirm it's you" to a person whose sign-in is older than a requireRecentSignIn route
+   * allows (the status is already set: 200 for a GET, 403 for a form). It should offer a button that
+   * posts `returnTo` (and the CSRF token) to paths.reauthenticate. Default: a plain-text page.
+   */
+  readonly onReauthenticate?: (request: FastifyRequest, reply: FastifyReply, context: ReauthenticateContext) => unknown
 }
 
 /** The options with every default filled in. */
@@ -96,8 +117,10 @@ export interface ResolvedAuthOptions {
   readonly allowedClientIds: readonly string[]
   readonly requiredScope: string | undefined
   readonly jwksCooldownMs: number | undefined
+  readonly recentSignInMaxAgeMs: number
   readonly clock: Clock
   readonly onForbidden: NonNullable<CognitoAuthOptions['onForbidden']> | undefined
+  readonly onReauthenticate: NonNullable<CognitoAuthOptions['onReauthenticate']> | undefined
 }
 
 /** The component's paths for a prefix, with any given one over them. */
@@ -109,6 +132,7 @@ export function authPaths(prefix = '', given: Partial<AuthPaths> = {}): AuthPath
     callback: `${base}/auth/callback`,
     logout: `${base}/logout`,
     switchAccount: `${base}/switch-account`,
+    reauthenticate: `${base}/reauthenticate`,
     signedOut: `${base}/`,
     afterSignIn: `${base}/`,
     ...given,
@@ -119,6 +143,11 @@ export function authPaths(prefix = '', given: Partial<AuthPaths> = {}): AuthPath
 export function registeredUrls(baseUrl: string, paths: Pick<AuthPaths, 'callback' | 'signedOut'>): { redirectUri: string; postLogoutRedirectUri: string } {
   const origin = new URL(baseUrl).origin
   return { redirectUri: `${origin}${paths.callback}`, postLogoutRedirectUri: `${origin}${paths.signedOut}` }
+}
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new TypeError(`cognito-auth: "${name}" must be a positive number of ms`)
+  return value
 }
 
 export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOptions {
@@ -155,7 +184,9 @@ export function resolveAuthOptions(options: CognitoAuthOptions): ResolvedAuthOpt
     allowedClientIds: [...new Set([options.clientId, ...(options.bearer?.allowedClientIds ?? [])])],
     requiredScope: options.bearer?.requiredScope,
     jwksCooldownMs: options.bearer?.jwksCooldownMs,
+    recentSignInMaxAgeMs: positive(options.recentSignInMaxAgeMs, 'recentSignInMaxAgeMs') ?? 10 * 60_000,
     clock: options.clock ?? systemClock,
     onForbidden: options.onForbidden,
+    onReauthenticate: options.onReauthenticate,
   }
 }

@@ -17,7 +17,7 @@ import { SessionStoreUnavailableError } from '../session/stores/types.js'
 import { BearerVerifier, type BearerPrincipal } from './bearer.js'
 import { OidcProvider } from './discovery.js'
 import { describeAuthError, SessionEndedError, SessionRenewalError, type ErrorDescription } from './errors.js'
-import { cognitoOrigins } from './flow.js'
+import { buildLogoutUrl, cognitoOrigins } from './flow.js'
 import { resolveAuthOptions, type AuthPaths, type CognitoAuthOptions } from './options.js'
 import { refreshLockTtlMs, TokenRefresher } from './refresh.js'
 import { registerAuthRoutes, sameSiteForm } from './routes.js'
@@ -53,6 +53,17 @@ export interface CognitoAuth {
   endOtherSession: SessionEnder['endOther']
   /** Ends every other session of the request's person; resolves to how many. */
   endOtherSessions: SessionEnder['endOthers']
+  /**
+   * Signs the request's person out everywhere: Cognito's GlobalSignOut (when the session's tokens carry
+   * the `aws.cognito.signin.user.admin` scope and the issuer is a Cognito pool), every other session
+   * here, then this one. Send the browser to `logoutUrl()` afterwards: GlobalSignOut leaves Cognito's own
+   * sign-in session, and the next sign-in would otherwise be silent.
+   */
+  signOutEverywhere: SessionEnder['endEverywhere']
+  /** An administrator's action: ends every session of the person `owner` (their `sub`), revoking their refresh tokens. */
+  endSessionsOf: SessionEnder['endAllOf']
+  /** Cognito's /logout URL, back to the registered sign-out URL; undefined while the pool is not discovered and no domain is set. */
+  logoutUrl(): string | undefined
 }
 
 declare module 'fastify' {
@@ -72,6 +83,13 @@ declare module 'fastify' {
     requireUser: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
     /** onRequest hook (after requireUser) for pages limited to members of one of the given Cognito groups. */
     requireGroup: (...groups: string[]) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+    /**
+     * preHandler (after requireUser, and after the CSRF check on a form) for sensitive actions: the
+     * person must have signed in at Cognito within `maxAgeMs` (default: the `recentSignInMaxAgeMs`
+     * option). Otherwise they are asked to confirm it is them (the `onReauthenticate` page), through
+     * Cognito's sign-in form, and come back to the page they were on.
+     */
+    requireRecentSignIn: (maxAgeMs?: number) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
   }
 }
 
@@ -115,6 +133,9 @@ async function cognitoAuthPlugin(app: FastifyInstance, options: CognitoAuthOptio
     sameSiteForm: sameSiteForm(resolved.baseUrl),
     endOtherSession: (request, handle) => ender.endOther(request, handle),
     endOtherSessions: (request) => ender.endOthers(request),
+    signOutEverywhere: (request, reply) => ender.endEverywhere(request, reply),
+    endSessionsOf: (request, owner) => ender.endAllOf(request, owner),
+    logoutUrl: () => buildLogoutUrl(provider)?.href,
   }
   app.decorate('cognito', auth)
   app.addHook('onReady', async () => provider.startDiscovery())

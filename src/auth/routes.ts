@@ -1,9 +1,10 @@
 /** The component's routes: sign-in, sign-up, the callback from Cognito, sign-out and the account switch. Thin: the work is in flow.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { sessionRef } from '../session/session-id.js'
 import { SessionStoreUnavailableError } from '../session/stores/types.js'
 import type { OidcProvider } from './discovery.js'
 import { CognitoError, SignInError } from './errors.js'
-import { buildLogoutUrl, finishLogin, revokeRefreshToken, startLogin } from './flow.js'
+import { buildLogoutUrl, finishLogin, startLogin } from './flow.js'
 import type { ResolvedAuthOptions } from './options.js'
 import { safeReturnTo } from './return-to.js'
 import {
@@ -74,12 +75,15 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   /** Marks a browser on its way through Cognito's /logout to sign in as someone else (sealed apart from transactions). */
   const switchCookie = ctx.secureCookies ? '__Host-signin-switch' : 'signin-switch'
   const switchMarkers = createTransactionSealer(ctx.secrets, ctx.clock, TRANSACTION_TTL_SECONDS, 'account switch')
+  /** Marks a browser on its way through Cognito's /logout to confirm who it is (requireRecentSignIn). */
+  const reauthCookie = ctx.secureCookies ? '__Host-signin-again' : 'signin-again'
+  const reauthMarkers = createTransactionSealer(ctx.secrets, ctx.clock, TRANSACTION_TTL_SECONDS, 'reauthentication')
   // Same attributes when set and when cleared: browsers ignore a `__Host-` cookie update without Secure.
   const txCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: ctx.secureCookies }
   const routeConfig = ctx.rateLimit === false ? {} : { config: { rateLimit: ctx.rateLimit } }
   const returnToOptions = {
     fallback: paths.afterSignIn,
-    notDestinations: [paths.login, paths.signup, paths.logout, paths.callback, paths.switchAccount, '/login', '/logout', '/auth'],
+    notDestinations: [paths.login, paths.signup, paths.logout, paths.callback, paths.switchAccount, paths.reauthenticate, '/login', '/logout', '/auth'],
   }
   const returnToOf = (value: unknown): string => safeReturnTo(value, returnToOptions)
 
@@ -115,15 +119,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
   async function signOutHere(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const sub = request.session?.user?.sub
     const username = request.session?.user?.username
-    const refreshToken = request.session?.tokens?.refreshToken
-    if (refreshToken) {
-      try {
-        await revokeRefreshToken(provider, refreshToken)
-      } catch (error) {
-        request.log.warn({ error: { message: (error as Error).message } }, 'refresh token revocation failed; signing out anyway')
-      }
-    }
-    await app.endSession(request, reply)
+    await ctx.ender.endCurrent(request, reply)
     if (sub !== undefined) request.log.info({ sub, username }, 'signed out')
   }
 
@@ -165,12 +161,33 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
     const { user, tokens } = await finishLogin(provider, query, transaction)
     if (!request.session) throw new SignInError('missing-transaction')
+    let returnTo = transaction.returnTo
+    const reauth = transaction.reauth
+    if (reauth !== undefined) {
+      // A re-authentication counts only if Cognito asked again: auth_time after it started (the session
+      // stays as it was otherwise). Someone else at Cognito's form gets a session of their own.
+      if (user.authTime !== undefined && user.authTime < reauth.since - REAUTH_CLOCK_TOLERANCE_MS) {
+        request.log.warn({ sub: user.sub }, 're-authentication refused: Cognito did not ask for the sign-in again (auth_time too old)')
+        throw new SignInError('not-reauthenticated')
+      }
+      if (user.sub === reauth.sub && request.session.user?.sub === user.sub) {
+        request.log.info({ sub: user.sub, username: user.username, from: sessionRef(request.session.sessionId) }, 're-authenticated')
+      } else {
+        request.log.warn({ sub: user.sub, expected: reauth.sub }, 'another person signed in at re-authentication: a session of their own, not the earlier one')
+        returnTo = paths.afterSignIn
+      }
+    }
     // A new session id whoever was signed in here before (no fixation; another user's data is gone).
     // The person's sessions are indexed by their sub; beyond the cap their least recently used ends.
     const ended = await app.startSession(request, reply, { user, tokens, owner: user.sub })
-    request.log.info({ sub: user.sub, username: user.username }, 'signed in')
+    if (reauth === undefined) request.log.info({ sub: user.sub, username: user.username }, 'signed in')
     await ctx.ender.revokeEnded(request, user.sub, ended)
-    return reply.redirect(transaction.returnTo, 303)
+    try {
+      await app.personSessions.rememberNames(user.sub, [user.username, user.email])
+    } catch (error) {
+      request.log.warn({ sub: user.sub, error: { message: (error as Error).message } }, 'could not remember the person\'s names for the administrators\' search')
+    }
+    return reply.redirect(returnTo, 303)
   })
 
   const formChecks = [app.cognito.sameSiteForm, app.csrfProtection]
@@ -198,22 +215,78 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     },
   )
 
-  // Back from Cognito's /logout with the marker: start the new sign-in instead of the signed-out page.
+  // "Confirm it's you" (requireRecentSignIn): through Cognito's /logout, which always ends in its
+  // sign-in form (prompt=login works only with managed login), keeping this session meanwhile; back at
+  // the sign-out URL with the marker, a sign-in for the same person starts (PKCE, state and nonce).
+  app.post<{ Body: { returnTo?: string } }>(
+    paths.reauthenticate,
+    { preHandler: formChecks, ...routeConfig },
+    async (request, reply) => {
+      const returnTo = returnToOf(request.body?.returnTo)
+      const user = request.session?.user
+      if (!user) return reply.redirect(`${paths.login}?returnTo=${encodeURIComponent(returnTo)}`, 303)
+      await provider.getConfiguration() // the logout endpoint may come from discovery
+      const logoutUrl = buildLogoutUrl(provider)
+      if (!logoutUrl) throw new CognitoError('bad-response', 'no logout endpoint for this pool')
+      const marker: LoginTransaction = { state: '', nonce: '', codeVerifier: '', returnTo, reauth: { sub: user.sub, since: ctx.clock.now() } }
+      reply.setCookie(reauthCookie, await reauthMarkers.seal(marker), { ...txCookieOptions, maxAge: TRANSACTION_TTL_SECONDS })
+      request.log.info({ sub: user.sub }, 're-authentication started')
+      return reply.redirect(logoutUrl.href, 303)
+    },
+  )
+
+  app.decorate('requireRecentSignIn', (maxAgeMs: number = ctx.recentSignInMaxAgeMs) => {
+    if (!(Number.isFinite(maxAgeMs) && maxAgeMs > 0)) throw new RangeError('requireRecentSignIn needs a positive maxAgeMs')
+    return async function requireRecentSignIn(request: FastifyRequest, reply: FastifyReply) {
+      const session = request.session
+      const user = session?.user
+      if (!user) return reply.redirect(`${paths.login}?returnTo=${encodeURIComponent(request.url)}`, 302)
+      if (signedInWithin(user.authTime ?? session.signedInAt, ctx.clock.now(), maxAgeMs)) return
+      const isRead = request.method === 'GET' || request.method === 'HEAD'
+      // A page comes back to itself; a form to the page it names (`returnTo`), as it cannot be sent again.
+      const returnTo = isRead ? returnToOf(request.url) : returnToOf((request.body as { returnTo?: unknown } | undefined)?.returnTo)
+      request.log.info({ sub: user.sub, maxAgeMs }, 'a recent sign-in is required: asking to sign in again')
+      reply.code(isRead ? 200 : 403)
+      const context = { user, returnTo, maxAgeMs, csrfToken: app.sessionCsrfToken(request, reply) }
+      if (ctx.onReauthenticate) await ctx.onReauthenticate(request, reply, context)
+      if (!reply.sent) {
+        reply.type('text/plain; charset=utf-8').send(`Please sign in again to continue: post returnTo to ${paths.reauthenticate}.\n`)
+      }
+      return reply
+    }
+  })
+
+  // Back from Cognito's /logout with a marker: start the new sign-in instead of the signed-out page.
   app.addHook('onRequest', (request, reply, done) => {
-    const marker = request.cookies[switchCookie]
-    if (marker === undefined || request.method !== 'GET' || request.url.split('?', 1)[0] !== paths.signedOut) {
+    const switchMarker = request.cookies[switchCookie]
+    const reauthMarker = request.cookies[reauthCookie]
+    if ((switchMarker === undefined && reauthMarker === undefined) || request.method !== 'GET' || request.url.split('?', 1)[0] !== paths.signedOut) {
       done()
       return
     }
-    reply.clearCookie(switchCookie, txCookieOptions)
-    switchMarkers
-      .open(marker)
+    if (switchMarker !== undefined) reply.clearCookie(switchCookie, txCookieOptions)
+    if (reauthMarker !== undefined) reply.clearCookie(reauthCookie, txCookieOptions)
+    const open = async (): Promise<LoginTransaction | undefined> =>
+      (reauthMarker === undefined ? undefined : await reauthMarkers.open(reauthMarker)) ??
+      (switchMarker === undefined ? undefined : await switchMarkers.open(switchMarker))
+    open()
       .then(async (opened) => {
         if (!opened) return done() // expired or not ours: the signed-out page
-        const { url, transaction } = await startLogin(provider, { returnTo: returnToOf(opened.returnTo) })
+        const { url, transaction } = await startLogin(provider, {
+          returnTo: returnToOf(opened.returnTo),
+          ...(opened.reauth === undefined ? {} : { reauth: opened.reauth }),
+        })
         await rememberTransaction(reply, transaction)
         reply.redirect(url.href, 302)
       })
       .catch(done)
   })
+}
+
+/** How far Cognito's auth_time may trail the start of a re-authentication (clocks differ a little). */
+const REAUTH_CLOCK_TOLERANCE_MS = 30_000
+
+/** True when the last interactive sign-in (epoch ms) is at most `maxAgeMs` ago (and not in the future beyond the tolerance). */
+export function signedInWithin(lastSignIn: number | undefined, now: number, maxAgeMs: number): boolean {
+  return lastSignIn !== undefined && now - lastSignIn <= maxAgeMs && lastSignIn - now <= REAUTH_CLOCK_TOLERANCE_MS
 }

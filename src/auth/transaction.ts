@@ -77,15 +77,29 @@ export interface TransactionSealer {
   openAll(sealed: string | undefined): Promise<PendingSignIns | undefined>
 }
 
-type Item = [string, string, string, string, number]
+/** state, nonce, verifier, returnTo, expiresAt, and for a re-authentication the `sub` and since when. */
+type Item = [string, string, string, string, number] | [string, string, string, string, number, string, number]
 
 function isItem(value: unknown): value is Item {
   return (
     Array.isArray(value) &&
-    value.length === 5 &&
+    (value.length === 5 || (value.length === 7 && typeof value[5] === 'string' && typeof value[6] === 'number')) &&
     value.slice(0, 4).every((part) => typeof part === 'string') &&
     typeof value[4] === 'number'
   )
+}
+
+function toItem({ transaction: t, expiresAt }: PendingTransaction): Item {
+  return t.reauth === undefined
+    ? [t.state, t.nonce, t.codeVerifier, t.returnTo, expiresAt]
+    : [t.state, t.nonce, t.codeVerifier, t.returnTo, expiresAt, t.reauth.sub, t.reauth.since]
+}
+
+function fromItem(item: Item): PendingTransaction {
+  const [state, nonce, codeVerifier, returnTo, expiresAt, sub, since] = item
+  const transaction: LoginTransaction =
+    sub === undefined || since === undefined ? { state, nonce, codeVerifier, returnTo } : { state, nonce, codeVerifier, returnTo, reauth: { sub, since } }
+  return { transaction, expiresAt }
 }
 
 /**
@@ -104,7 +118,7 @@ export function createTransactionSealer(
 
   async function sealOnce(signIns: PendingSignIns): Promise<string> {
     const now = Math.floor(clock.now() / 1000)
-    const p: Item[] = signIns.pending.map(({ transaction: t, expiresAt }) => [t.state, t.nonce, t.codeVerifier, t.returnTo, expiresAt])
+    const p: Item[] = signIns.pending.map(toItem)
     return new EncryptJWT({ p, k: signIns.known })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
       .setIssuedAt(now)
@@ -143,9 +157,7 @@ export function createTransactionSealer(
       }
       if (!Array.isArray(p) || !p.every(isItem) || !Array.isArray(k) || !k.every((mark) => typeof mark === 'string')) return undefined
       const now = clock.now() / 1000
-      const pending = p
-        .filter((item) => item[4] > now)
-        .map(([state, nonce, codeVerifier, returnTo, expiresAt]) => ({ transaction: { state, nonce, codeVerifier, returnTo }, expiresAt }))
+      const pending = p.filter((item) => item[4] > now).map(fromItem)
       return { pending, known: k as string[] }
     }
     return undefined

@@ -16,6 +16,11 @@ export interface LoginTransaction {
   readonly nonce: string
   readonly codeVerifier: string
   readonly returnTo: string
+  /**
+   * Set on a re-authentication (requireRecentSignIn): whose sign-in is confirmed, and since when (epoch
+   * ms): the ID token that comes back must be for that `sub` to keep going, and its `auth_time` later.
+   */
+  readonly reauth?: { readonly sub: string; readonly since: number }
 }
 
 export interface SignedIn {

@@ -91,8 +91,13 @@ function readDomain(read: EnvReader): string | undefined {
   return url.origin
 }
 
-function readScopes(read: EnvReader): string[] {
-  const scopes = read.list('COGNITO_SCOPES', 'openid email profile')
+/**
+ * The scopes to request. Default `openid email profile`; with the local Cognito also
+ * `aws.cognito.signin.user.admin`, so that "sign out everywhere" signs out the pool's other apps too
+ * (a real pool's app client must allow that scope first: it is added there only when asked).
+ */
+function readScopes(read: EnvReader, local: boolean): string[] {
+  const scopes = read.list('COGNITO_SCOPES', local ? 'openid email profile aws.cognito.signin.user.admin' : 'openid email profile')
   if (!scopes.includes('openid')) {
     read.fail('COGNITO_SCOPES', `must include "openid" (Cognito issues an ID token only with it), got "${read.string('COGNITO_SCOPES')}"`)
   }
@@ -124,7 +129,7 @@ export function readCognito(read: EnvReader, nodeEnv: string): CognitoSettings |
   const clientSecret = read.string('COGNITO_CLIENT_SECRET')
   const options: CognitoOptions = {
     domain: readDomain(read),
-    scopes: readScopes(read),
+    scopes: readScopes(read, read.string('COGNITO_USER_POOL_ID') === undefined && read.string('COGNITO_ISSUER') === undefined),
     identityProviders: readIdentityProviders(read),
     timeoutMs: read.duration('COGNITO_TIMEOUT', '10s', 100),
     refreshMarginMs: read.duration('TOKEN_REFRESH_MARGIN', '60s', 0),

@@ -20,6 +20,8 @@ export interface SessionSettings {
   readonly memoryMax: number
   /** How many sessions one person may hold (SESSION_MAX_PER_USER); a sign-in beyond it ends their least recently used one. */
   readonly maxPerUser: number
+  /** How recent a sign-in sensitive actions ask for (RECENT_SIGNIN_MAX_AGE); older, the person signs in again first. */
+  readonly recentSignInMaxAgeMs: number
   /** REDIS_URL: one URL, or with redisCluster the cluster's seed nodes separated by commas. */
   readonly redisUrl: string | undefined
   /** REDIS_CLUSTER: Redis Cluster mode (ElastiCache cluster mode or Serverless, MemoryDB). */
@@ -106,6 +108,7 @@ export function readSession(read: EnvReader, isProduction: boolean, secureCookie
     store,
     memoryMax: read.int('SESSION_MEMORY_MAX', 10_000, 1, 10_000_000),
     maxPerUser: read.int('SESSION_MAX_PER_USER', 20, 1, 10_000),
+    recentSignInMaxAgeMs: read.duration('RECENT_SIGNIN_MAX_AGE', '10m', 10_000),
     ...readRedis(read, store),
     redisPrefix: readRedisPrefix(read),
   }

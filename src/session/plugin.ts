@@ -49,8 +49,17 @@ export interface PersonSessions {
    * most recently active first; none when the request's session has no owner.
    */
   list(request: FastifyRequest): Promise<OwnedSession[]>
+  /** The live sessions of `owner` (most recently active first); `request`'s own, if among them, is `current`. */
+  listOf(owner: string, request?: FastifyRequest): Promise<OwnedSession[]>
   /** Deletes a listed session from the store: the browser holding it is anonymous from its next request, on every instance. */
   end(session: OwnedSession): Promise<void>
+  /**
+   * Remembers the person's other names (username, email) for as long as a session can live, so that
+   * `ownerOf` finds them. The store keeps only an HMAC of each name.
+   */
+  rememberNames(owner: string, names: readonly (string | undefined)[]): Promise<void>
+  /** The owner last remembered under `name` (case and surrounding spaces ignored), or undefined. */
+  ownerOf(name: string): Promise<string | undefined>
 }
 
 /** The longest User-Agent kept in a session record. */
@@ -185,10 +194,30 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
       const owner = request.session?.owner
       return typeof owner === 'string' ? sessionsOf(owner, request.session.sessionId) : []
     },
+    listOf(owner, request) {
+      return sessionsOf(owner, request?.session?.sessionId)
+    },
     async end(owned) {
       const id = idOf.get(owned)
       if (id === undefined) throw new TypeError('not a session listed by personSessions')
       await resilient.remove(id)
+    },
+    async rememberNames(owner, given) {
+      const stored = new Set<string>()
+      for (const name of given) {
+        if (name === undefined || name.trim() === '') continue
+        const [newest] = names.personNames(name)
+        if (newest !== undefined) stored.add(newest)
+      }
+      for (const name of stored) await resilient.setName(name, owner, options.maxAgeMs)
+    },
+    async ownerOf(name) {
+      if (name.trim() === '') return undefined
+      for (const candidate of names.personNames(name)) {
+        const owner = await resilient.ownerOfName(candidate)
+        if (owner !== undefined) return owner
+      }
+      return undefined
     },
   }
   app.decorate('personSessions', personSessions)

@@ -88,6 +88,26 @@ export class ResilientStore {
     }
   }
 
+  /** See AppSessionStore.setName; rejects when the store is unavailable. */
+  async setName(name: string, owner: string, ttlMs: number): Promise<void> {
+    try {
+      await this.inner.setName(name, owner, ttlMs)
+    } catch (error) {
+      this.#mark(false, error)
+      throw unavailable(error)
+    }
+  }
+
+  /** See AppSessionStore.ownerOfName; rejects when the store is unavailable. */
+  async ownerOfName(name: string): Promise<string | undefined> {
+    try {
+      return await this.inner.ownerOfName(name)
+    } catch (error) {
+      this.#mark(false, error)
+      throw unavailable(error)
+    }
+  }
+
   async ping(): Promise<boolean> {
     const ok = await this.inner.ping()
     this.#healthy = ok

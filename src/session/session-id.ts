@@ -51,9 +51,11 @@ export function sessionRef(sessionId: string): string {
 export class SessionNames {
   readonly #tagKeys: Uint8Array[]
   readonly #handleKey: Uint8Array
+  readonly #nameKeys: Uint8Array[]
 
   constructor(secrets: Secrets) {
     this.#tagKeys = deriveKeys(secrets, 'session owner tag')
+    this.#nameKeys = deriveKeys(secrets, 'person name')
     const [handleKey] = deriveKeys(secrets, 'session handle')
     if (handleKey === undefined) throw new TypeError('SessionNames needs a secret')
     this.#handleKey = handleKey
@@ -72,6 +74,15 @@ export class SessionNames {
   /** A new session id for `owner`: the owner's tag, then 192 random bits. */
   newId(owner: string): string {
     return this.tag(owner) + randomSessionId()
+  }
+
+  /**
+   * What the store keeps for one of a person's other names (username, email): an HMAC of it, trimmed
+   * and lower-cased (Cognito compares both without case), one per secret during a rotation, newest first.
+   */
+  personNames(name: string): string[] {
+    const normal = name.trim().toLowerCase()
+    return [...new Set(this.#nameKeys.map((key) => createHmac('sha256', key).update(normal).digest('base64url').slice(0, 22)))]
   }
 
   /** The name pages and forms use for a session (128 bits of an HMAC of its id). */

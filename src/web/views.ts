@@ -49,6 +49,9 @@ export const TEMPLATE_LOCALS = [
   'page',
   'devices',
   'notice',
+  'everywhere',
+  'query',
+  'maxAgeMs',
 ] as const
 
 /** What every view gets besides its own data: the site's name, whether sign-up is offered, and the view helpers. */

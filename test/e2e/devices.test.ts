@@ -1,12 +1,13 @@
 /**
  * "Your devices" in a real browser: reached from the account page, lists both of a person's browsers,
- * ends the other one without any JavaScript, and passes axe-core in light and dark.
+ * ends the other one without any JavaScript, and passes axe-core in light and dark. Then sign out
+ * everywhere after confirming an old sign-in, and an administrator's search, in the same browser.
  */
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import { startStack } from '../helpers/stack.js'
 import { launchChromium } from './chromium.js'
-import { blocking, inlineCodeIn, openPage, runAxe, screenshots, signInWithBrowser } from './helpers.js'
+import { blocking, inlineCodeIn, openPage, runAxe, screenshots, signInWithBrowser, submitCognitoForm } from './helpers.js'
 
 const browser = await launchChromium(t)
 if (browser) {
@@ -64,5 +65,40 @@ if (browser) {
     t.equal(onPhone.status(), 302, 'the phone is signed out of the app')
     t.match(onPhone.headers()['location'] ?? '', /^\/login\?returnTo=/, 'and sent to sign in')
     t.same([...desktop.csp, ...phone.csp, ...laptop.csp], [], 'no CSP violation')
+  })
+
+  t.test('sign out everywhere after confirming an old sign-in, and an administrator\'s search: axe-clean in light and dark', async (t) => {
+    const admin = await startStack(t, { env: { COGNITO_SCOPES: 'openid email profile aws.cognito.signin.user.admin' } })
+    const other = await openPage(browser, admin)
+    const laptop = await openPage(browser, admin)
+    t.teardown(async () => {
+      for (const watched of [other, laptop]) await watched.context.close()
+    })
+    await signInWithBrowser(other.page, admin, { username: 'reader', password: 'Reader-passw0rd' })
+    await signInWithBrowser(laptop.page, admin)
+
+    await laptop.page.goto(`${admin.baseUrl}/admin/sessions?user=reader%40example.com`)
+    t.equal(await laptop.page.locator('[data-device]').count(), 1, 'the administrator finds the reader by email')
+    await accessible(t, laptop.page, 'admin-sessions')
+    await screenshots(laptop.page, 'admin-sessions')
+
+    admin.clock.advance(11 * 60_000)
+    await laptop.page.goto(`${admin.baseUrl}/account/sessions`)
+    await laptop.page.getByRole('link', { name: 'Sign out everywhere…' }).click()
+    t.ok(await laptop.page.getByRole('heading', { level: 1, name: 'Confirm it’s you' }).isVisible(), 'an old sign-in is asked to confirm')
+    await accessible(t, laptop.page, 'reauthenticate')
+    await screenshots(laptop.page, 'reauthenticate')
+    await laptop.page.getByRole('button', { name: 'Sign in again' }).click()
+    await laptop.page.waitForURL((url) => url.origin === admin.cognito.origin)
+    await submitCognitoForm(laptop.page, 'demo', 'Demo-passw0rd')
+    await laptop.page.waitForURL((url) => url.pathname === '/account/sessions/end-everywhere')
+    t.ok(await laptop.page.getByRole('heading', { level: 1, name: 'Sign out everywhere' }).isVisible(), 'back at the page it was on')
+    await accessible(t, laptop.page, 'end-everywhere')
+    await screenshots(laptop.page, 'end-everywhere')
+    await laptop.page.getByRole('button', { name: 'Sign out everywhere' }).click()
+    await laptop.page.waitForURL((url) => url.pathname === '/logged-out')
+    t.match(await laptop.page.getByRole('status').textContent(), 'signed you out of every other app', 'the signed-out page says what happened')
+    await accessible(t, laptop.page, 'signed-out-everywhere')
+    t.same([...other.csp, ...laptop.csp], [], 'no CSP violation')
   })
 }

@@ -195,3 +195,23 @@ t.test('callbacks are always asynchronous, and see the store as it was when call
   t.same(order, ['returned', 'set:undefined', 'get:null:1', 'missing:null', 'destroy:undefined'])
   t.equal(await get(store, 'a'), null, 'destroyed')
 })
+
+t.test('a person\'s other names: the newest owner wins, each expires on the clock, and the list is bounded', async (t) => {
+  let now = 1_000_000
+  const store = newStore(t, { maxSessions: 2, now: () => now })
+  await store.setName('n1', 'owner-a', 1000)
+  t.equal(await store.ownerOfName('n1'), 'owner-a')
+  await store.setName('n1', 'owner-b', 1000)
+  t.equal(await store.ownerOfName('n1'), 'owner-b', 'the newest owner of a name wins')
+  t.equal(await store.ownerOfName('unknown'), undefined)
+  now += 1000
+  t.equal(await store.ownerOfName('n1'), undefined, 'gone once its time is up')
+  await store.setName('n2', 'owner-a', 1000)
+  await store.setName('n3', 'owner-a', 1000)
+  await store.setName('n4', 'owner-a', 1000)
+  t.equal(await store.ownerOfName('n2'), undefined, 'beyond maxSessions the earliest set is forgotten')
+  t.equal(await store.ownerOfName('n4'), 'owner-a')
+  now += 5000
+  store.sweep()
+  t.equal(await store.ownerOfName('n3'), undefined, 'swept')
+})

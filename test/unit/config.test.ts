@@ -300,3 +300,12 @@ t.test('APP_BASE_URL follows PORT in development when unset', async (t) => {
   t.equal(loadConfig({}).web.baseUrl, 'http://localhost:3000')
   t.equal(loadConfig({ PORT: '3456', APP_BASE_URL: 'http://localhost:8080' }).web.baseUrl, 'http://localhost:8080', 'a set APP_BASE_URL wins (a proxy in front)')
 })
+
+t.test('RECENT_SIGNIN_MAX_AGE and the admin scope: defaults, and bad values named', async (t) => {
+  t.equal(loadConfig({}).session.recentSignInMaxAgeMs, 10 * 60_000, 'a sign-in within 10 minutes by default')
+  t.equal(loadConfig({ RECENT_SIGNIN_MAX_AGE: '5m' }).session.recentSignInMaxAgeMs, 5 * 60_000)
+  t.match(failure({ RECENT_SIGNIN_MAX_AGE: 'soon' }).message, /^RECENT_SIGNIN_MAX_AGE: /m)
+  t.match(failure({ RECENT_SIGNIN_MAX_AGE: '1s' }).message, /^RECENT_SIGNIN_MAX_AGE: /m, 'too short to sign in at all')
+  t.same(loadConfig({}).cognito?.scopes, ['openid', 'email', 'profile', 'aws.cognito.signin.user.admin'], 'the local Cognito: the admin scope asked, for sign out everywhere')
+  t.same(loadConfig(POOL).cognito?.scopes, ['openid', 'email', 'profile'], 'a real pool: only what every app client allows, unless COGNITO_SCOPES says')
+})

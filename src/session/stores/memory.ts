@@ -74,6 +74,8 @@ export class MemorySessionStore implements AppSessionStore {
    * sessions with that tag. A set leaves with its last session. Listing checks each record's owner.
    */
   readonly #tags = new Map<string, Set<string>>()
+  /** Other names of people (see setName): bounded like the sessions, the earliest set forgotten first. */
+  readonly #names = new Map<string, { owner: string, expiresAt: number }>()
   #uses = 0
   #timer: NodeJS.Timeout | undefined
   #closed = false
@@ -201,6 +203,23 @@ export class MemorySessionStore implements AppSessionStore {
     return found
   }
 
+  async setName (name: string, owner: string, ttlMs: number): Promise<void> {
+    this.#names.delete(name)
+    this.#names.set(name, { owner, expiresAt: this.#now() + ttlMs })
+    if (this.#names.size > this.#maxSessions) {
+      const oldest = this.#names.keys().next()
+      if (oldest.done !== true) this.#names.delete(oldest.value)
+    }
+  }
+
+  async ownerOfName (name: string): Promise<string | undefined> {
+    const entry = this.#names.get(name)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt > this.#now()) return entry.owner
+    this.#names.delete(name)
+    return undefined
+  }
+
   /** How many tags (about: people) the index holds (for tests: an entry leaves with a person's last session). */
   get indexedTags (): number {
     return this.#tags.size
@@ -218,6 +237,9 @@ export class MemorySessionStore implements AppSessionStore {
     }
     for (const [key, lock] of this.#locks) {
       if (lock.expiresAt <= now) this.#locks.delete(key)
+    }
+    for (const [name, entry] of this.#names) {
+      if (entry.expiresAt <= now) this.#names.delete(name)
     }
     return removed
   }

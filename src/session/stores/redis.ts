@@ -341,6 +341,22 @@ export class RedisSessionStore implements AppSessionStore {
     return found
   }
 
+  async setName (name: string, owner: string, ttlMs: number): Promise<void> {
+    try {
+      await this.client.set(`${this.prefix}name:${name}`, owner, 'PX', Math.ceil(ttlMs))
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  async ownerOfName (name: string): Promise<string | undefined> {
+    try {
+      return (await this.client.get(`${this.prefix}name:${name}`)) ?? undefined
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
   async ping (): Promise<boolean> {
     const deadline = Date.now() + this.#pingTimeoutMs
     let timer: NodeJS.Timeout | undefined

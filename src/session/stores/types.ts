@@ -27,6 +27,14 @@ export interface AppSessionStore extends FastifySessionStore {
    * of sessions that are gone (ended, expired, evicted) are removed on the way.
    */
   sessionsOf(owner: string, tags: readonly string[]): Promise<StoredSession[]>
+  /**
+   * Remembers that a person is also known by `name` (an HMAC of a username or email, made by the
+   * session plugin: no personal data in the store's keys) for `ttlMs`, so an administrator can find
+   * their sessions by it. The newest owner of a name wins.
+   */
+  setName(name: string, owner: string, ttlMs: number): Promise<void>
+  /** The owner last remembered under `name`, or undefined (never set, or expired). */
+  ownerOfName(name: string): Promise<string | undefined>
   /** Stops timers / disconnects a client the store created itself. Idempotent. */
   close(): Promise<void>
 }

@@ -32,12 +32,32 @@ const ENDED_NOTICES: Readonly<Record<string, string>> = {
 export interface PageRoutesOptions {
   /** "Now" for the pages' relative times ("in 23 hours"): the app's clock. */
   clock?: Clock
+  /** https site: the signed-out page's note cookie gets Secure. */
+  secureCookies?: boolean
 }
+
+/**
+ * Carries what "sign out everywhere" did across Cognito's /logout to the signed-out page (whose
+ * address is registered at Cognito exactly, so it cannot carry a query). Only picks a fixed message.
+ */
+const EVERYWHERE_COOKIE = 'signed-out-everywhere'
+
+/** What the signed-out page says after "sign out everywhere", by what Cognito's GlobalSignOut did. */
+export const EVERYWHERE_NOTICES: Readonly<Record<string, string>> = {
+  'signed-out': 'You were signed out everywhere: on every device here, and Cognito signed you out of every other app that uses the same sign-in.',
+  'no-scope':
+    'You were signed out on every device here. Other apps that use the same sign-in were not signed out: this site does not ask Cognito for that permission (the aws.cognito.signin.user.admin scope).',
+  'not-cognito': 'You were signed out on every device here. Other apps were not signed out: the sign-in service is not an Amazon Cognito user pool.',
+  failed: 'You were signed out on every device here, but Cognito could not sign you out of other apps just now: they stay signed in until their sessions end. Sign in and try again later.',
+}
+
+/** The longest search an administrator may type (a username, an email or a sub). */
+const PERSON_QUERY_MAX = 256
 
 /** The note a page shows when the sign-in component sent a person on who was already signed in. */
 const ALREADY_SIGNED_IN = 'You are already signed in.'
 
-export default async function pageRoutes(app: FastifyInstance, { clock = systemClock }: PageRoutesOptions): Promise<void> {
+export default async function pageRoutes(app: FastifyInstance, { clock = systemClock, secureCookies = false }: PageRoutesOptions): Promise<void> {
   const { idleTimeoutMs } = app.sessionLifetime
   // `?signed-in=already` (set by the sign-in component): a fixed note, on any page, for a person signed in.
   app.addHook('preHandler', async (request, reply) => {
@@ -62,9 +82,11 @@ export default async function pageRoutes(app: FastifyInstance, { clock = systemC
     return reply.viewAsync('logout', { title: 'Sign out', user, csrfToken })
   })
 
-  app.get('/logged-out', async (request, reply) =>
-    reply.viewAsync('logged-out', { title: 'Signed out', user: request.session?.user }),
-  )
+  app.get('/logged-out', async (request, reply) => {
+    const everywhere = request.cookies[EVERYWHERE_COOKIE]
+    if (everywhere !== undefined) reply.clearCookie(EVERYWHERE_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookies })
+    return reply.viewAsync('logged-out', { title: 'Signed out', user: request.session?.user, everywhere: EVERYWHERE_NOTICES[everywhere ?? ''] })
+  })
 
   // Everything registered here requires a signed-in person.
   await app.register(async function protectedPages(scope) {
@@ -83,21 +105,22 @@ export default async function pageRoutes(app: FastifyInstance, { clock = systemC
       })
     })
 
+    const row = (handle: string, current: boolean, session: Session, now: number): DeviceRow => ({
+      ...describeDevice(session.userAgent),
+      handle,
+      current,
+      signedInAt: session.signedInAt,
+      lastActiveAt: current ? now : session.lastSeenAt,
+      expiresAt: expiryOf(session, idleTimeoutMs),
+    })
+
     // Where the person is signed in, and a way to end any of those sessions (a lost laptop).
     scope.get<{ Querystring: { ended?: string } }>('/account/sessions', async (request, reply) => {
       const now = clock.now()
       const sessions = await app.personSessions.list(request)
-      const row = (handle: string, current: boolean, session: Session): DeviceRow => ({
-        ...describeDevice(session.userAgent),
-        handle,
-        current,
-        signedInAt: session.signedInAt,
-        lastActiveAt: current ? now : session.lastSeenAt,
-        expiresAt: expiryOf(session, idleTimeoutMs),
-      })
-      const devices = sessions.map((owned) => row(owned.handle, owned.current, owned.session))
+      const devices = sessions.map((owned) => row(owned.handle, owned.current, owned.session, now))
       // A session from before sessions were indexed is not listed: it is still this device.
-      if (!devices.some((device) => device.current)) devices.unshift(row('', true, request.session))
+      if (!devices.some((device) => device.current)) devices.unshift(row('', true, request.session, now))
       return reply.viewAsync('devices', {
         title: 'Your devices',
         user: request.session.user,
@@ -125,9 +148,52 @@ export default async function pageRoutes(app: FastifyInstance, { clock = systemC
       return reply.redirect('/account/sessions?ended=others', 303)
     })
 
+    // Sign out everywhere: a page that says what it does (and asks for a recent sign-in), then the form.
+    scope.get('/account/sessions/end-everywhere', { preHandler: app.requireRecentSignIn() }, async (request, reply) =>
+      reply.viewAsync('end-everywhere', { title: 'Sign out everywhere', user: request.session.user, csrfToken: app.sessionCsrfToken(request, reply) }),
+    )
+
+    scope.post('/account/sessions/end-everywhere', { preHandler: [...formChecks.preHandler, app.requireRecentSignIn()] }, async (request, reply) => {
+      const { cognito } = await app.cognito.signOutEverywhere(request, reply)
+      reply.setCookie(EVERYWHERE_COOKIE, cognito.kind, { path: '/', httpOnly: true, sameSite: 'lax', secure: secureCookies, maxAge: 10 * 60 })
+      // Through Cognito's /logout, as a sign-out: GlobalSignOut leaves Cognito's own sign-in session.
+      return reply.redirect(app.cognito.logoutUrl() ?? '/logged-out', 303)
+    })
+
     // The worked example of a group-limited page.
-    scope.get('/admin', { onRequest: app.requireGroup('admin') }, async (request, reply) =>
+    const adminOnly = { onRequest: app.requireGroup('admin') }
+    scope.get('/admin', adminOnly, async (request, reply) =>
       reply.viewAsync('admin', { title: 'Administration', user: request.session.user, csrfToken: app.sessionCsrfToken(request, reply) }),
+    )
+
+    // An administrator's view of one person's sessions (found by username, email or sub), and the kill switch.
+    scope.get<{ Querystring: { user?: unknown; ended?: unknown } }>('/admin/sessions', adminOnly, async (request, reply) => {
+      const now = clock.now()
+      const query = typeof request.query.user === 'string' ? request.query.user.trim().slice(0, PERSON_QUERY_MAX) : ''
+      const owner = query === '' ? undefined : ((await app.personSessions.ownerOf(query)) ?? query)
+      const sessions = owner === undefined ? [] : await app.personSessions.listOf(owner, request)
+      const ended = typeof request.query.ended === 'string' && /^\d{1,5}$/.test(request.query.ended) ? Number(request.query.ended) : undefined
+      return reply.viewAsync('admin-sessions', {
+        title: 'Sessions of a person',
+        user: request.session.user,
+        query,
+        person: sessions[0]?.session.user,
+        devices: sessions.map((owned) => row(owned.handle, owned.current, owned.session, now)),
+        notice: ended === undefined ? undefined : `${ended === 1 ? '1 session was' : `${ended} sessions were`} ended; their sign-ins at Cognito were revoked.`,
+        now,
+        csrfToken: app.sessionCsrfToken(request, reply),
+      })
+    })
+
+    scope.post<{ Body: { user?: unknown } }>(
+      '/admin/sessions/end',
+      { ...adminOnly, preHandler: [...formChecks.preHandler, app.requireRecentSignIn()] },
+      async (request, reply) => {
+        const query = typeof request.body?.user === 'string' ? request.body.user.trim().slice(0, PERSON_QUERY_MAX) : ''
+        const owner = query === '' ? undefined : ((await app.personSessions.ownerOf(query)) ?? query)
+        const ended = owner === undefined ? 0 : await app.cognito.endSessionsOf(request, owner)
+        return reply.redirect(`/admin/sessions?user=${encodeURIComponent(query)}&ended=${ended}`, 303)
+      },
     )
   })
 }
