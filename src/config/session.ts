@@ -1,6 +1,7 @@
 /** The session section: the cookie's secret and lifetimes, and where sessions are kept. */
 import { randomBytes } from 'node:crypto'
 import { formatDuration } from '../lib/duration.js'
+import { parseClusterUrls } from '../lib/redis-urls.js'
 import type { EnvReader } from './reader.js'
 
 export interface SessionSettings {
@@ -21,7 +22,10 @@ export interface SessionSettings {
   readonly maxPerUser: number
   /** How recent a sign-in sensitive actions ask for (RECENT_SIGNIN_MAX_AGE); older, the person signs in again first. */
   readonly recentSignInMaxAgeMs: number
+  /** REDIS_URL: one URL, or with redisCluster the cluster's seed nodes separated by commas. */
   readonly redisUrl: string | undefined
+  /** REDIS_CLUSTER: Redis Cluster mode (ElastiCache cluster mode or Serverless, MemoryDB). */
+  readonly redisCluster: boolean
   readonly redisPrefix: string
 }
 
@@ -45,10 +49,19 @@ function readSecrets(read: EnvReader, isProduction: boolean): { secret: string; 
   return { secret: secrets[0] as string, secrets, secretGenerated: false }
 }
 
-function readRedisUrl(read: EnvReader, store: 'memory' | 'redis'): string | undefined {
+function readRedisUrl(read: EnvReader, store: 'memory' | 'redis', cluster: boolean): string | undefined {
   const redisUrl = read.string('REDIS_URL')
   if (store !== 'redis') return undefined
   if (redisUrl === undefined) return read.fail('REDIS_URL', 'is required when SESSION_STORE=redis (e.g. redis://127.0.0.1:6379)')
+  if (cluster) {
+    try {
+      parseClusterUrls(redisUrl)
+    } catch (error) {
+      return read.fail('REDIS_URL', `with REDIS_CLUSTER=true, one or more seed nodes separated by commas: ${(error as Error).message}`)
+    }
+    return redisUrl
+  }
+  if (/[\s,]/.test(redisUrl)) return read.fail('REDIS_URL', 'names several URLs: set REDIS_CLUSTER=true for a Redis Cluster, or give one URL')
   let parsed: URL
   try {
     parsed = new URL(redisUrl)
@@ -66,6 +79,11 @@ function readRedisPrefix(read: EnvReader): string {
   // The keys' hash tags (Redis Cluster) follow the prefix: a brace in it would take their place.
   if (/[{}]/.test(prefix)) read.fail('REDIS_KEY_PREFIX', `must not contain { or } (got "${prefix}")`)
   return prefix
+}
+
+function readRedis(read: EnvReader, store: 'memory' | 'redis'): { redisUrl: string | undefined; redisCluster: boolean } {
+  const redisCluster = read.boolean('REDIS_CLUSTER', false)
+  return { redisUrl: readRedisUrl(read, store, redisCluster), redisCluster: store === 'redis' && redisCluster }
 }
 
 export function readSession(read: EnvReader, isProduction: boolean, secureCookies: boolean): SessionSettings {
@@ -91,7 +109,7 @@ export function readSession(read: EnvReader, isProduction: boolean, secureCookie
     memoryMax: read.int('SESSION_MEMORY_MAX', 10_000, 1, 10_000_000),
     maxPerUser: read.int('SESSION_MAX_PER_USER', 20, 1, 10_000),
     recentSignInMaxAgeMs: read.duration('RECENT_SIGNIN_MAX_AGE', '10m', 10_000),
-    redisUrl: readRedisUrl(read, store),
+    ...readRedis(read, store),
     redisPrefix: readRedisPrefix(read),
   }
 }

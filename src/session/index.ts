@@ -21,6 +21,8 @@ export { createTokenSealer, type TokenSealer } from './stores/token-sealer.js'
 export interface StoreSettings {
   readonly store: 'memory' | 'redis'
   readonly redisUrl: string | undefined
+  /** Connect to a Redis Cluster: redisUrl names one or more seed nodes, separated by commas. */
+  readonly redisCluster?: boolean
   readonly redisPrefix: string
   readonly idleTimeoutMs: number
   /** The longest a session lives: a person's index in Redis is kept at least this long. */
@@ -46,6 +48,7 @@ export async function createSessionStore(
     const { RedisSessionStore } = await import('./stores/redis.js')
     return new RedisSessionStore({
       url: settings.redisUrl as string,
+      cluster: settings.redisCluster === true,
       prefix: settings.redisPrefix,
       defaultTtlMs: settings.idleTimeoutMs,
       indexTtlMs: settings.maxAgeMs,

@@ -2,6 +2,7 @@ import t from 'tap'
 import { ConfigError, formatConfigError, hasPool, isLoopbackHost, loadConfig, loadPoolConfig, withPool } from '../../src/config/index.js'
 import { appRegisteredUrls } from '../../src/web/auth-paths.js'
 import { formatDuration, parseDuration } from '../../src/lib/duration.js'
+import { parseClusterUrls } from '../../src/lib/redis-urls.js'
 
 const POOL = {
   COGNITO_USER_POOL_ID: 'eu-west-1_AbC123xyz',
@@ -109,6 +110,11 @@ t.test('every bad value names its variable and what is expected', async (t) => {
     [{ SESSION_STORE: 'mongo' }, 'SESSION_STORE', /"memory" or "redis"/],
     [{ SESSION_STORE: 'redis' }, 'REDIS_URL', /required when SESSION_STORE=redis/],
     [{ SESSION_STORE: 'redis', REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:\/\/ or rediss:\/\//],
+    [{ SESSION_STORE: 'redis', REDIS_URL: 'redis://a:6379,redis://b:6379' }, 'REDIS_URL', /set REDIS_CLUSTER=true/],
+    [{ SESSION_STORE: 'redis', REDIS_URL: 'redis://a:6379', REDIS_CLUSTER: 'yes' }, 'REDIS_CLUSTER', /expected true or false, got "yes"/],
+    [{ SESSION_STORE: 'redis', REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://a:6379,redis://b:6379' }, 'REDIS_URL', /URL 2 of 2: every seed URL must use the same scheme/],
+    [{ SESSION_STORE: 'redis', REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://a:6379,http://b' }, 'REDIS_URL', /URL 2 of 2: expected a redis:\/\/ or rediss:\/\/ URL/],
+    [{ SESSION_STORE: 'redis', REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:6379/2' }, 'REDIS_URL', /only database 0/],
     [{ SESSION_MEMORY_MAX: '0' }, 'SESSION_MEMORY_MAX', /whole number/],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /expected one of/],
     [{ ACCESS_LOG: 'some' }, 'ACCESS_LOG', /expected one of all, errors, off, got "some"/],
@@ -230,6 +236,26 @@ t.test('Redis and proxy settings', async (t) => {
   t.equal(config.server.trustProxy, 1)
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).server.trustProxy, true)
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).server.trustProxy, '10.0.0.0/8,127.0.0.1')
+})
+
+t.test('Redis Cluster: seed nodes, TLS and credentials from the URLs; a bad list is named without its secrets', async (t) => {
+  const config = loadConfig({ SESSION_STORE: 'redis', REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://app:pa%3Ass@node-1.example.com:6379, rediss://node-2.example.com:6380' })
+  t.equal(config.session.redisCluster, true)
+  t.equal(config.session.redisUrl, 'rediss://app:pa%3Ass@node-1.example.com:6379, rediss://node-2.example.com:6380')
+  t.same(parseClusterUrls(config.session.redisUrl as string), {
+    nodes: [{ host: 'node-1.example.com', port: 6379 }, { host: 'node-2.example.com', port: 6380 }],
+    tls: true,
+    username: 'app',
+    password: 'pa:ss',
+  }, 'every seed, TLS, and the ACL user and password (percent-decoded) for every node')
+  t.same(parseClusterUrls('redis://:token@[::1]:7000').nodes, [{ host: '::1', port: 7000 }], 'an IPv6 seed; an auth token alone')
+  t.equal(parseClusterUrls('redis://:token@[::1]:7000').password, 'token')
+  t.equal(loadConfig({ SESSION_STORE: 'redis', REDIS_URL: 'redis://a:6379' }).session.redisCluster, false, 'off by default')
+  t.equal(loadConfig({ REDIS_CLUSTER: 'true' }).session.redisCluster, false, 'meaningless without the Redis store')
+  const error = failure({ SESSION_STORE: 'redis', REDIS_CLUSTER: 'true', REDIS_URL: 'rediss://u:first-SECRET@a:6379,rediss://u:other-SECRET@b:6379' })
+  t.equal(error.variable, 'REDIS_URL')
+  t.match(error.message, /same user and password/)
+  t.notMatch(error.message, /SECRET/, 'no password in the message')
 })
 
 t.test('compiled templates are cached in development as in production unless VIEW_CACHE=false', async (t) => {

@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import type { Session } from 'fastify'
 import { SessionStoreUnavailableError, type AppSessionStore, type StoreLogger, type StoredSession } from './types.js'
 import { TAG_LENGTH, tagOf } from '../session-id.js'
 import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
+import { clusterServes, createClusterClient } from './redis-cluster.js'
 
 export interface RedisSessionStoreOptions {
   /** Seals the tokens in each stored record (the app always gives one); without it they are kept in clear. */
   tokenSealer?: TokenSealer
-  /** A client owned by the caller (not closed by `close()`). Either this or `url`. */
-  client?: Redis
-  /** `redis://…` or `rediss://…` (TLS); the store then creates and owns its client. */
+  /** A client owned by the caller (not closed by `close()`): a Redis or a Cluster. Either this or `url`. */
+  client?: Redis | Cluster
+  /**
+   * `redis://…` or `rediss://…` (TLS); the store then creates and owns its client. With `cluster`, one
+   * or more seed nodes of a Redis Cluster, separated by commas (see ./redis-cluster.ts).
+   */
   url?: string
+  /** Connect to a Redis Cluster (ElastiCache cluster mode, ElastiCache Serverless, MemoryDB). Default false. */
+  cluster?: boolean
   /** Key prefix (without braces); where each key lives: see sessionKey, indexKey and lockKey. Default `sess:`. */
   prefix?: string
   /**
@@ -90,6 +96,10 @@ function redactUrl (url: string): string {
   }
 }
 
+function isCluster (client: Redis | Cluster): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true
+}
+
 function unavailable (err: unknown): SessionStoreUnavailableError {
   if (err instanceof SessionStoreUnavailableError) return err
   const reason = err instanceof Error ? err.message : String(err)
@@ -106,7 +116,7 @@ function unavailable (err: unknown): SessionStoreUnavailableError {
  */
 export class RedisSessionStore implements AppSessionStore {
   readonly kind = 'redis' as const
-  readonly client: Redis
+  readonly client: Redis | Cluster
   readonly prefix: string
 
   readonly #ownsClient: boolean
@@ -155,6 +165,12 @@ export class RedisSessionStore implements AppSessionStore {
     } else {
       if (url === undefined || url === '') throw new TypeError('RedisSessionStore needs a client or a url')
       if (!/^rediss?:\/\//i.test(url)) throw new TypeError('RedisSessionStore url must start with redis:// or rediss://')
+      if (options.cluster === true) {
+        this.client = createClusterClient(url, { connectTimeoutMs, commandTimeoutMs, retryDelayMs: reconnectDelayMs })
+        this.#ownsClient = true
+        this.#watchCluster(this.client, url.split(/[\s,]+/).filter(Boolean).map(redactUrl).join(', '))
+        return
+      }
       this.client = new Redis(url, {
         // Fail fast instead of queueing while disconnected, so the app can answer 503.
         enableOfflineQueue: false,
@@ -182,6 +198,37 @@ export class RedisSessionStore implements AppSessionStore {
       if (quiet) this.#logger?.info?.(`session store: redis at ${where} reachable again`)
       quiet = false
     })
+  }
+
+  /**
+   * As #watchConnection, for a cluster: the first error of an outage is logged, whether the whole
+   * cluster is gone ('error') or one node ('node error', e.g. a master that died). During an outage,
+   * each time the client has read the slot map again, the masters it names are asked for a PING (one
+   * check at a time): the cluster is reachable again when every slot's master answers.
+   */
+  #watchCluster (cluster: Cluster, where: string): void {
+    let quiet = false
+    let checking = false
+    const failed = (err: unknown): void => {
+      if (quiet) return
+      quiet = true
+      const reason = err instanceof Error ? err.message : String(err)
+      this.#logger?.warn(`session store: redis cluster at ${where} unavailable (${reason}); reconnecting`)
+    }
+    const maybeBack = (): void => {
+      if (!quiet || checking || this.#closing !== undefined) return
+      checking = true
+      clusterServes(cluster).then((serves) => {
+        checking = false
+        if (!serves || !quiet) return
+        quiet = false
+        this.#logger?.info?.(`session store: redis cluster at ${where} reachable again`)
+      }, () => { checking = false })
+    }
+    cluster.on('error', failed)
+    cluster.on('node error', failed)
+    cluster.on('ready', maybeBack)
+    cluster.on('refresh', maybeBack)
   }
 
   #key (sessionId: string): string {
@@ -221,7 +268,7 @@ export class RedisSessionStore implements AppSessionStore {
   }
 
   /** Runs a MULTI … EXEC; rejects when it or any command in it failed. */
-  async #exec (multi: ReturnType<Redis['multi']>): Promise<void> {
+  async #exec (multi: ReturnType<Redis['multi']> | ReturnType<Cluster['multi']>): Promise<void> {
     const results = await multi.exec()
     if (results === null) throw new Error('transaction aborted')
     for (const [err] of results) if (err) throw err
@@ -320,6 +367,7 @@ export class RedisSessionStore implements AppSessionStore {
     const attempt = (async (): Promise<boolean> => {
       if (this.#closing !== undefined) return false
       await this.#waitForReady(deadline)
+      if (isCluster(this.client)) return await clusterServes(this.client)
       return (await this.client.ping()) === 'PONG'
     })().catch(() => false)
     try {
