@@ -251,8 +251,11 @@ export class RedisSessionStore implements AppSessionStore {
 
   get (sessionId: string, callback: CallbackSession): void {
     const key = this.#key(sessionId)
-    if (this.#cache?.has(key) === true) this.#cache.lookup(key, this.#now, (session) => { callback(null, session) }, () => { this.#read(key, callback) })
-    else this.#read(key, callback)
+    if (this.#cache?.has(key) === true) {
+      this.#cache.lookup(key, this.#now, (session) => { callback(null, session) }, () => { this.#read(key, callback) }, (err) => { callback(unavailable(err)) })
+    } else {
+      this.#read(key, callback)
+    }
   }
 
   /** Reads the session from Redis itself, past the local cache (for a refresh waiting on another instance). */

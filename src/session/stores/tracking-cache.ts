@@ -55,6 +55,9 @@ export interface ReadCacheStats {
   flushes: number
 }
 
+/** A fence's outcome: `ok`, or not (read Redis instead), or the command connection's error (Redis is not answering). */
+export type FenceDone = (ok: boolean, error?: unknown) => void
+
 /** A read in progress: kept only if nothing invalidated its key, or the whole cache, meanwhile. */
 export interface Flight {
   readonly key: string
@@ -156,19 +159,24 @@ export class ReadCache<V> {
    * Makes sure that every invalidation Redis sent before now has been applied: given by the tracker
    * (see InvalidationTracker#fence); without one (tests of the cache alone) the next turn of the event loop.
    */
-  useFence (fence: (done: (ok: boolean) => void) => void): void {
+  useFence (fence: (done: FenceDone) => void): void {
     this.#fence = fence
   }
 
-  #fence: (done: (ok: boolean) => void) => void = (done) => { setImmediate(done, true) }
+  #fence: (done: FenceDone) => void = (done) => { setImmediate(done, true) }
 
   /**
-   * Answers from the cache (`hit`) or, when the entry is gone by then or the fence failed, leaves it
-   * to `miss`. A hit waits for the fence, and the entry is looked up again after it: whatever was
-   * written in Redis before the request that asked came in has been invalidated by then.
+   * Answers from the cache (`hit`) or, when the entry is gone by then or the fence could not be
+   * made, leaves it to `miss`; when Redis did not answer the fence, `fail`. A hit waits for the
+   * fence, and the entry is looked up again after it: whatever was written in Redis before the
+   * request that asked came in has been invalidated by then.
    */
-  lookup (key: string, now: () => number, hit: (value: V) => void, miss: () => void): void {
-    this.#fence((ok) => {
+  lookup (key: string, now: () => number, hit: (value: V) => void, miss: () => void, fail: (error: unknown) => void): void {
+    this.#fence((ok, error) => {
+      if (error !== undefined) {
+        fail(error)
+        return
+      }
       const value = ok ? this.get(key, now()) : undefined
       if (value === undefined) {
         miss()
@@ -255,7 +263,7 @@ export class InvalidationTracker {
   #redirectTo: string | undefined
   #closed = false
   /** Lookups waiting for the next fence (one for all the lookups of an event-loop turn). */
-  #waiting: Array<(ok: boolean) => void> = []
+  #waiting: FenceDone[] = []
   #fenceScheduled = false
   readonly #listeners: Array<[Redis, string, (...args: never[]) => void]> = []
 
@@ -294,11 +302,12 @@ export class InvalidationTracker {
    * a PING on the subscriber (its PONG comes after any message queued before it, on the same
    * connection) and one on the command connection (its PONG proves that the connection, and with it
    * the server's tracking of its keys, was still there after that write), both on the connections
-   * tracking was turned on for. `done(false)` when either fails or a connection changed: read Redis.
+   * tracking was turned on for. `done(false)` when a connection changed or the subscriber failed
+   * (read Redis instead); `done(false, error)` when the command connection did not answer.
    * The lookups of one event-loop turn share one fence, sent at the end of the turn (after they
    * all came in).
    */
-  #fence (done: (ok: boolean) => void): void {
+  #fence (done: FenceDone): void {
     this.#waiting.push(done)
     if (this.#fenceScheduled) return
     this.#fenceScheduled = true
@@ -311,15 +320,20 @@ export class InvalidationTracker {
     this.#waiting = []
     const commandGeneration = this.#commandGeneration
     const subscriberGeneration = this.#subscriberGeneration
-    const finish = (answered: boolean): void => {
+    const finish = (answered: boolean, error?: unknown): void => {
       const ok = answered && commandGeneration === this.#commandGeneration && subscriberGeneration === this.#subscriberGeneration && this.#cache.state === 'on'
-      for (const done of waiting) done(ok)
+      for (const done of waiting) done(ok, error)
     }
     if (this.#closed || this.#cache.state !== 'on' || this.subscriber.status !== 'ready' || this.#command.status !== 'ready') {
       finish(false)
       return
     }
-    Promise.all([this.subscriber.ping(), this.#command.ping()]).then(() => { finish(true) }, () => { finish(false) })
+    const subscriber = this.subscriber.ping()
+    subscriber.catch(() => {})
+    this.#command.ping().then(
+      () => subscriber.then(() => { finish(true) }, () => { finish(false) }),
+      (error: unknown) => { finish(false, error) }
+    )
   }
 
   #on (emitter: Redis, event: string, listener: (...args: never[]) => void): void {
