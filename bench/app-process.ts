@@ -65,7 +65,8 @@ function countStoreUse(built: FastifyInstance): void {
     destroy(id, callback)
   }
   if (store.kind !== 'redis') return
-  const client: Redis = (store as RedisSessionStore).client
+  // (a Redis or, with cluster support, a Cluster client: both send every command through sendCommand)
+  const client = (store as RedisSessionStore).client as unknown as { sendCommand: Redis['sendCommand'] }
   const send = client.sendCommand.bind(client)
   client.sendCommand = ((command, stream) => {
     counted.commands[command.name] = (counted.commands[command.name] ?? 0) + 1

@@ -26,10 +26,11 @@ function destroy (store: RedisSessionStore, id: string): Promise<void> {
 }
 
 /** Counts the commands a client sends, by name (what the store asks of Redis, whatever else uses the server). */
-function countCommands (client: Redis): Record<string, number> {
+function countCommands (client: { sendCommand: Redis['sendCommand'] } | object): Record<string, number> {
   const counts: Record<string, number> = {}
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+  const target = client as { sendCommand: Redis['sendCommand'] }
+  const send = target.sendCommand.bind(target)
+  target.sendCommand = ((command: { name: string }, stream?: unknown) => {
     counts[command.name] = (counts[command.name] ?? 0) + 1
     return send(command as Parameters<Redis['sendCommand']>[0], stream as Parameters<Redis['sendCommand']>[1])
   }) as Redis['sendCommand']
@@ -137,7 +138,7 @@ if (await requireRedis(t)) {
     const id = await store.client.call('CLIENT', 'ID') as number
     // Hold the store's answers back: the GET is executed by Redis, then the key is changed and the
     // invalidation arrives on the other connection, then the (old) answer is let through.
-    const stream = store.client.stream
+    const stream = (store.client as Redis).stream
     stream.pause()
     const reading = get(store, 'race1')
     await until(t, 'Redis has run the GET', async () => /\bcmd=get\b/.test(String(await admin.call('CLIENT', 'LIST', 'ID', String(id)))))

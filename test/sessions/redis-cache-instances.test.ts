@@ -14,10 +14,11 @@ import { moveToRefresh, sessionIdOf, signIn, startSharedCognito, startStack, typ
 const storeOf = (stack: Stack) => stack.app.sessionStore.inner as RedisSessionStore
 
 /** Counts the commands a client sends, by name. */
-function countCommands (client: Redis): Record<string, number> {
+function countCommands (client: { sendCommand: Redis['sendCommand'] } | object): Record<string, number> {
   const counts: Record<string, number> = {}
-  const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+  const target = client as { sendCommand: Redis['sendCommand'] }
+  const send = target.sendCommand.bind(target)
+  target.sendCommand = ((command: { name: string }, stream?: unknown) => {
     counts[command.name] = (counts[command.name] ?? 0) + 1
     return send(command as Parameters<Redis['sendCommand']>[0], stream as Parameters<Redis['sendCommand']>[1])
   }) as Redis['sendCommand']
