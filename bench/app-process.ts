@@ -6,9 +6,14 @@
  *   start   { kind: 'app', env } | { kind: 'ceiling', data } | { kind: 'express-openid-connect', … }  → { url }
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
+ *   stats   → what the app asked of its session store so far: writes (set, destroy), and for the Redis
+ *             store the commands its connection sent, by name, and its local cache's counters
  *   close
  */
 import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { RedisSessionStore } from '../src/session/stores/redis.js'
+import type { ReadCacheStats } from '../src/session/stores/tracking-cache.js'
 import { buildApp } from '../src/app.js'
 import { loadPoolConfig } from '../src/config/index.js'
 import { createLogDestination } from '../src/lib/logger.js'
@@ -24,6 +29,7 @@ export type TargetRequest =
   | { id: number; cmd: 'start'; start: TargetStart }
   | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'session'; sid: string }
+  | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'close' }
 
 export interface TargetAnswer {
@@ -31,6 +37,41 @@ export interface TargetAnswer {
   ok: boolean
   value?: unknown
   message?: string
+}
+
+/** What the app asked of its session store (see `stats`). */
+export interface StoreStats {
+  /** set and destroy calls. */
+  writes: number
+  /** Commands the Redis store's connection sent, by name (none for the memory store). */
+  commands: Record<string, number>
+  /** The Redis store's local cache (tracking-cache.ts), when it has one. */
+  cache?: ReadCacheStats
+}
+
+const counted = { writes: 0, commands: {} as Record<string, number> }
+
+/** Counts the store's writes, and the commands of the Redis store's connection (one increment each). */
+function countStoreUse(built: FastifyInstance): void {
+  const store = built.sessionStore.inner
+  const set = store.set.bind(store)
+  const destroy = store.destroy.bind(store)
+  store.set = (id, session, callback) => {
+    counted.writes++
+    set(id, session, callback)
+  }
+  store.destroy = (id, callback) => {
+    counted.writes++
+    destroy(id, callback)
+  }
+  if (store.kind !== 'redis') return
+  // (a Redis or, with cluster support, a Cluster client: both send every command through sendCommand)
+  const client = (store as RedisSessionStore).client as unknown as { sendCommand: Redis['sendCommand'] }
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = ((command, stream) => {
+    counted.commands[command.name] = (counted.commands[command.name] ?? 0) + 1
+    return send(command, stream)
+  }) as Redis['sendCommand']
 }
 
 /** The app (whose session store `session` reads), when this process runs it. */
@@ -51,6 +92,7 @@ async function start(what: TargetStart): Promise<{ url: string }> {
   const config = loadPoolConfig(what.env)
   const built = await buildApp(config, { logStream: createLogDestination() })
   app = built
+  countStoreUse(built)
   close = () => built.close()
   await app.listen({ port: config.server.port, host: '127.0.0.1' })
   // Discovery before the first page view, as a running server has it.
@@ -69,6 +111,11 @@ async function answer(request: TargetRequest): Promise<unknown> {
     case 'session':
       if (!app) throw new Error('not started')
       return (await app.sessionStore.read(request.sid)) ?? null
+    case 'stats': {
+      const store = app?.sessionStore.inner
+      const cache = store?.kind === 'redis' ? (store as RedisSessionStore).readCacheStats() : undefined
+      return { writes: counted.writes, commands: { ...counted.commands }, ...(cache ? { cache } : {}) } satisfies StoreStats
+    }
     case 'close':
       await close?.()
       setImmediate(() => process.exit(0))

@@ -26,9 +26,11 @@
  * To see where the time goes: BENCH_CPU_PROF=prof npm run bench (CPU profiles of each target's process in prof/<target>/; the largest file is the main thread).
  *
  * The budget (the constants below) bounds what the app adds to the bare render of the same view: a
- * target's CPU µs per request minus the ceiling's, both measured in the same run. A ratio to the
- * ceiling would tighten whenever the render gets cheaper (the app's own cost does not shrink with it);
- * the added µs do not move with the render.
+ * target's CPU µs per request minus the ceiling's, both measured in the same run, as a share of the
+ * ceiling's CPU per request; its p99 latency against the ceiling's; and what a page view asks of
+ * others: no call to Cognito, no write to the session store (counted in each app process:
+ * app-process.ts `stats`). For the Redis store it also prints the commands a page view sends (its
+ * local cache, src/session/stores/tracking-cache.ts, leaves a fence of two PINGs per batch of hits).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -42,17 +44,25 @@ import { defaultLocalClient } from '../src/local-cognito/index.js'
 import { Browser } from '../test/helpers/browser.js'
 import { deleteKeys, isRedisAvailable, uniquePrefix } from '../test/helpers/redis.js'
 import { freePort, sessionIdOf, signIn, startCognito } from '../test/helpers/stack.js'
-import type { TargetAnswer, TargetRequest, TargetStart } from './app-process.js'
+import type { StoreStats, TargetAnswer, TargetRequest, TargetStart } from './app-process.js'
 import type { LoadRequest, LoadResult } from './load.js'
 
-/** Budget: CPU µs a signed-in page view may add over the ceiling's (same view, same run), memory store. */
-const BUDGET_MEMORY_ADDED_MICROS = 25
+/** Budget: CPU a signed-in page view may add over the ceiling's (same view, same run), as a share of the ceiling's CPU, memory store. */
+const BUDGET_MEMORY_ADDED_SHARE = 0.1
 /** Budget: the same with the Redis store. */
-const BUDGET_REDIS_ADDED_MICROS = 50
-/** Budget: p99 latency of every page of this app's, ms. */
-const BUDGET_P99_MS = 4
+const BUDGET_REDIS_ADDED_SHARE = 0.15
+/**
+ * Budget: the same on Redis Cluster. TODO(redis-cluster): the target comes with cluster support (its
+ * own branch): start the app with the cluster's settings as a target named `redis-cluster` where the
+ * `redis` target is started below (main(), "(c')"); its budget line, p99 line and counts pick it up by that name.
+ */
+const BUDGET_REDIS_CLUSTER_ADDED_SHARE = 0.2
+/** Budget: p99 latency of each signed-in page (and the anonymous one), as a multiple of the ceiling's p99 in the same run. */
+const BUDGET_P99_OVER_CEILING = 1.25
 /** Budget: calls to Cognito during the page views. */
 const BUDGET_COGNITO_CALLS = 0
+/** Budget: session store writes (set, destroy) per page view. */
+const BUDGET_STORE_WRITES = 0
 
 /** autocannon's figures plus the app process's CPU time per request. */
 interface Measured extends LoadResult {
@@ -112,6 +122,8 @@ interface TargetProcess {
   /** The process's CPU time so far, µs. */
   cpu(): Promise<number>
   session(sid: string): Promise<Session | null>
+  /** What the app asked of its session store so far (apps only). */
+  stats(): Promise<StoreStats>
 }
 
 async function startTargetProcess(name: string, start: TargetStart): Promise<TargetProcess> {
@@ -142,6 +154,7 @@ async function startTargetProcess(name: string, start: TargetStart): Promise<Tar
     url,
     cpu: async () => (await call({ cmd: 'cpu' })) as number,
     session: async (sid) => (await call({ cmd: 'session', sid })) as Session | null,
+    stats: async () => (await call({ cmd: 'stats' })) as StoreStats,
   }
 }
 
@@ -156,8 +169,41 @@ interface Row {
   /** CPU µs per request over the ceiling's (same view only), and that as a share of the ceiling's. */
   added?: { micros: number; share: number }
   cognitoCalls?: number
+  /** What the page views asked of the session store, all slices together (apps only). */
+  store?: StoreUse
   note?: string
 }
+
+/** Session store use over some slices: writes, Redis commands (by name), cache hits and misses. */
+interface StoreUse {
+  writes: number
+  commands: Record<string, number>
+  hits: number
+  misses: number
+}
+
+function storeUse(before: StoreStats, after: StoreStats): StoreUse {
+  const commands: Record<string, number> = {}
+  for (const [name, n] of Object.entries(after.commands)) {
+    const delta = n - (before.commands[name] ?? 0)
+    if (delta > 0) commands[name] = delta
+  }
+  return {
+    writes: after.writes - before.writes,
+    commands,
+    hits: (after.cache?.hits ?? 0) - (before.cache?.hits ?? 0),
+    misses: (after.cache?.misses ?? 0) - (before.cache?.misses ?? 0),
+  }
+}
+
+function addUse(total: StoreUse | undefined, use: StoreUse | undefined): StoreUse | undefined {
+  if (!use) return total
+  if (!total) return { ...use, commands: { ...use.commands } }
+  for (const [name, n] of Object.entries(use.commands)) total.commands[name] = (total.commands[name] ?? 0) + n
+  return { ...total, writes: total.writes + use.writes, hits: total.hits + use.hits, misses: total.misses + use.misses }
+}
+
+const commandCount = (use: StoreUse) => Object.values(use.commands).reduce((sum, n) => sum + n, 0)
 
 /** One process of a target, and the request headers it is loaded with (its own session cookie). */
 interface Instance {
@@ -173,6 +219,8 @@ interface Target {
   path: string
   /** Whether requests reaching the local Cognito count against this target. */
   countsCognito: boolean
+  /** Whether its processes are the app (whose session store use is counted). */
+  countsStore: boolean
   /** Whether it renders the ceiling's view with the ceiling's data (then its CPU over the ceiling's is shown). */
   sameView: boolean
 }
@@ -311,6 +359,7 @@ async function main(): Promise<void> {
       instances: ceilings.map((process) => ({ process, headers: {} })),
       path: '',
       countsCognito: false,
+      countsStore: false,
       sameView: false,
     })
   }
@@ -321,6 +370,7 @@ async function main(): Promise<void> {
       instances: memory.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
       path: '/logged-in',
       countsCognito: true,
+      countsStore: true,
       sameView: true,
     })
   }
@@ -334,6 +384,7 @@ async function main(): Promise<void> {
       instances: logged.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
       path: '/logged-in',
       countsCognito: true,
+      countsStore: true,
       sameView: true,
     })
   }
@@ -353,6 +404,7 @@ async function main(): Promise<void> {
       instances: redis.map(({ app, cookie }) => ({ process: app, headers: { cookie } })),
       path: '/logged-in',
       countsCognito: true,
+      countsStore: true,
       sameView: true,
     })
     const sid = (redis[0] as (typeof redis)[number]).sid
@@ -366,6 +418,7 @@ async function main(): Promise<void> {
   } else {
     redisNote = `skipped: Redis not reachable at ${REDIS_URL}`
   }
+  // (c') TODO(redis-cluster): the same on Redis Cluster, as a target named 'redis-cluster' (see BUDGET_REDIS_CLUSTER_ADDED_SHARE).
 
   // (d) the same view behind express-openid-connect, signed in through the same local Cognito.
   if (wanted('express-oidc')) {
@@ -389,6 +442,7 @@ async function main(): Promise<void> {
       instances: others,
       path: '',
       countsCognito: true,
+      countsStore: false,
       sameView: true,
     })
   }
@@ -401,22 +455,26 @@ async function main(): Promise<void> {
       instances: memory.map(({ app }) => ({ process: app, headers: {} })),
       path: '/',
       countsCognito: true,
+      countsStore: true,
       sameView: false,
     })
   }
 
   /** One slice: the load's figures, the target process's CPU time per request, what reached Cognito. */
-  async function measure(target: Target, instance: Instance): Promise<{ result: Measured; cognitoCalls: number }> {
+  async function measure(target: Target, instance: Instance): Promise<{ result: Measured; cognitoCalls: number; store?: StoreUse }> {
     const cognitoBefore = cognito.requests.length
+    const statsBefore = target.countsStore ? await instance.process.stats() : undefined
     const cpuBefore = await instance.process.cpu()
     const result = await load(`${instance.process.url}${target.path}`, instance.headers, DURATION)
     const cpu = (await instance.process.cpu()) - cpuBefore
+    const store = statsBefore ? storeUse(statsBefore, await instance.process.stats()) : undefined
     if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
       throw new Error(`${target.name}: unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
     }
     return {
       result: { ...result, cpuMicrosPerRequest: result.requests > 0 ? cpu / result.requests : 0 },
       cognitoCalls: cognito.requests.length - cognitoBefore,
+      ...(store ? { store } : {}),
     }
   }
 
@@ -431,14 +489,16 @@ async function main(): Promise<void> {
   // than the others'. req/s, CPU time, the ratio to the ceiling and the CPU added over the ceiling's
   // are taken over all the slices together (a target's requests over the ceiling's, in the same total
   // time; its CPU time per request minus the ceiling's); latencies are the median of the slices'.
-  type Slice = { instance: number; result: Measured; cognitoCalls?: number }
+  type Slice = { instance: number; result: Measured; cognitoCalls?: number; store?: StoreUse }
   const runs = new Map<string, Slice[]>(targets.map((x) => [x.name, []]))
+  const runStarted = Date.now()
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of targets) {
       const index = round % target.instances.length
       runs.get(target.name)?.push({ instance: index, ...(await measure(target, target.instances[index] as Instance)) })
     }
   }
+  const runMinutes = (Date.now() - runStarted) / 60_000
   /** Requests per slice, over the given slices. */
   const perSlice = (slices: Slice[]) => slices.reduce((sum, m) => sum + m.result.requests, 0) / Math.max(1, slices.length)
   const ceilingRuns = runs.get('ceiling')
@@ -470,6 +530,7 @@ async function main(): Promise<void> {
       added:
         target.sameView && ceilingCpu ? { micros: cpu - ceilingCpu, share: (cpu - ceilingCpu) / ceilingCpu } : undefined,
       cognitoCalls: target.countsCognito ? measured.reduce((sum, m) => sum + (m.cognitoCalls ?? 0), 0) : undefined,
+      store: measured.reduce<StoreUse | undefined>((total, m) => addUse(total, m.store), undefined),
     })
   }
   if (redisNote) rows.push({ name: 'redis', what: 'GET /logged-in signed in, Redis store', note: redisNote })
@@ -480,7 +541,7 @@ async function main(): Promise<void> {
   const heap = await memoryStoreHeap()
 
   // The table.
-  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs ceiling', 'CPU µs/req', 'added µs/req', 'added %', 'Cognito calls', 'bytes/resp']
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'vs ceiling', 'CPU µs/req', 'added µs/req', 'added %', 'Cognito calls', 'store writes', 'Redis cmd/req', 'bytes/resp']
   const lines = rows.map((row) =>
     row.result
       ? [
@@ -494,6 +555,8 @@ async function main(): Promise<void> {
           row.added === undefined ? '—' : signed(row.added.micros),
           row.added === undefined ? '—' : `${signed(row.added.share * 100)} %`,
           row.cognitoCalls === undefined ? '—' : String(row.cognitoCalls),
+          row.store === undefined ? '—' : String(row.store.writes),
+          row.store === undefined || commandCount(row.store) === 0 ? '—' : fmt(commandCount(row.store) / row.result.requests, 2),
           fmt(row.result.bytesPerResponse),
         ]
       : [row.name, row.note ?? '', ...header.slice(2).map(() => '')],
@@ -520,26 +583,59 @@ async function main(): Promise<void> {
     `Memory store: ${fmt(heap.count)} sessions grow the heap by ${fmt(heap.heapGrowthBytes / 1024 / 1024, 1)} MiB (${kb(heap.heapGrowthBytes / heap.count)} per session; JSON ${kb(heap.jsonBytesPerSession)})`,
   )
 
-  // The budget: what the app adds over the ceiling, p99, Cognito calls.
+  // What the Redis store's page views sent to Redis (its local cache answers most of them).
+  for (const row of rows) {
+    if (!row.result || !row.store || commandCount(row.store) === 0) continue
+    const per = (n: number) => fmt(n / row.result!.requests, 3)
+    const named = Object.entries(row.store.commands).sort(([, a], [, b]) => b - a).map(([name, n]) => `${name} ${per(n)}`).join(', ')
+    const lookups = row.store.hits + row.store.misses
+    console.log(
+      `${row.name}: Redis commands per page view: ${named}${lookups > 0 ? `; local cache: ${fmt((row.store.hits / lookups) * 100, 1)} % of reads answered from it` : ''}`,
+    )
+  }
+
+  // The budget: what the app adds over the ceiling, p99, Cognito calls, store writes.
+  const ceiling = rows.find((r) => r.name === 'ceiling')?.result
   const checks: Array<[string, boolean | undefined]> = []
   const addedCheck = (name: string, label: string, limit: number) => {
     const row = rows.find((r) => r.name === name)
-    if (!row?.result) return
-    if (row.added === undefined) checks.push([`${label}: not measured (no ceiling in this run), ≤ ${limit} µs`, undefined])
-    else checks.push([`${label}: ${addedText(row.added)} of CPU per page view over the ceiling, ≤ ${limit} µs`, row.added.micros <= limit])
+    if (!row?.result) {
+      checks.push([`${label}: not measured in this run, ≤ ${fmt(limit * 100)} % of the ceiling's CPU`, undefined])
+      return
+    }
+    if (row.added === undefined) checks.push([`${label}: not measured (no ceiling in this run), ≤ ${fmt(limit * 100)} %`, undefined])
+    else checks.push([`${label}: ${addedText(row.added)} of the ceiling's CPU per page view, ≤ ${fmt(limit * 100)} %`, row.added.share <= limit])
   }
-  addedCheck('memory', 'signed-in page, memory store', BUDGET_MEMORY_ADDED_MICROS)
-  addedCheck('redis', 'signed-in page, Redis store', BUDGET_REDIS_ADDED_MICROS)
-  // The budget is this app's; express-oidc is there for comparison.
-  const ours = rows.filter((r) => r.name !== 'express-oidc')
+  addedCheck('memory', 'signed-in page, memory store', BUDGET_MEMORY_ADDED_SHARE)
+  addedCheck('redis', 'signed-in page, Redis store', BUDGET_REDIS_ADDED_SHARE)
+  addedCheck('redis-cluster', 'signed-in page, Redis Cluster (target not built yet)', BUDGET_REDIS_CLUSTER_ADDED_SHARE)
+  // The budget is this app's; express-oidc is there for comparison, memory-log to show an access line's cost.
+  const ours = rows.filter((r) => r.name !== 'express-oidc' && r.name !== 'ceiling')
   for (const row of ours) {
-    if (row.result && row.name !== 'ceiling') checks.push([`${row.name} p99 ≤ ${BUDGET_P99_MS} ms (${fmt(row.result.p99, 1)})`, row.result.p99 <= BUDGET_P99_MS])
+    if (!row.result || row.name === 'memory-log') continue
+    if (!ceiling) {
+      checks.push([`${row.name} p99 ≤ ${BUDGET_P99_OVER_CEILING} × the ceiling's: not measured (no ceiling in this run)`, undefined])
+      continue
+    }
+    const limit = ceiling.p99 * BUDGET_P99_OVER_CEILING
+    checks.push([`${row.name} p99 ${fmt(row.result.p99, 1)} ms ≤ ${BUDGET_P99_OVER_CEILING} × the ceiling's ${fmt(ceiling.p99, 1)} ms = ${fmt(limit, 2)} ms`, row.result.p99 <= limit])
   }
   const calls = ours.reduce((sum, r) => sum + (r.cognitoCalls ?? 0), 0)
   checks.push([`${BUDGET_COGNITO_CALLS} Cognito calls during the page views (${calls})`, calls <= BUDGET_COGNITO_CALLS])
+  // A session's idle window is slid (written) at most once a minute (touchIntervalMs): that write is
+  // the session's, not the page view's, and each process's session may make one per minute of the run.
+  for (const row of ours) {
+    if (!row.result || !row.store) continue
+    const instances = targets.find((x) => x.name === row.name)?.instances.length ?? 1
+    const slides = row.name === 'anonymous' ? 0 : instances * (Math.ceil(runMinutes) + 1)
+    checks.push([
+      `${row.name}: ${BUDGET_STORE_WRITES} session store writes per page view (${row.store.writes} in ${fmt(row.result.requests)} page views${slides > 0 ? `; the idle slide may add ${slides}, one a minute per session` : ''})`,
+      row.store.writes - slides <= BUDGET_STORE_WRITES,
+    ])
+  }
   const memoryLog = rows.find((r) => r.name === 'memory-log')
   console.log('')
-  console.log('Budget (CPU added over the ceiling: target\'s CPU µs/req minus the ceiling\'s, this run):')
+  console.log('Budget (CPU added over the ceiling: target\'s CPU µs/req minus the ceiling\'s, as a share of the ceiling\'s, this run):')
   for (const [label, ok] of checks) console.log(`  ${ok === undefined ? '—   ' : ok ? 'ok  ' : 'over'} ${label}`)
   if (memoryLog?.added) console.log(`       (memory-log, an access line per page view, not budgeted: ${addedText(memoryLog.added)})`)
 }

@@ -60,10 +60,11 @@ export class ResilientStore {
     })
   }
 
-  /** Reads a session straight from the store (used by refresh waiters); rejects when unavailable. */
+  /** Reads a session straight from the store, past any local copy (used by refresh waiters); rejects when unavailable. */
   read(sessionId: string): Promise<Session | null> {
     return new Promise((resolve, reject) => {
-      this.inner.get(sessionId, (error, session) => {
+      const get = this.inner.getLatest ?? this.inner.get
+      get.call(this.inner, sessionId, (error, session) => {
         this.#mark(!error, error)
         if (error) reject(unavailable(error))
         else resolve(session ?? null)

@@ -142,9 +142,10 @@ export interface OwnRedis {
 
 /**
  * A private redis-server (in memory only) on a free port, which the test may stop
- * and start again — for "Redis went away and came back" scenarios.
+ * and start again — for "Redis went away and came back" scenarios. `args` are added to
+ * its command line (e.g. `['--rename-command', 'CLIENT', '']`).
  */
-export async function startOwnRedis (options: { persist?: boolean } = {}): Promise<OwnRedis> {
+export async function startOwnRedis (options: { persist?: boolean, args?: readonly string[] } = {}): Promise<OwnRedis> {
   const port = await freePort()
   // With persist, an append-only file in a private folder keeps the data across stop() and start().
   const dir = options.persist ? await mkdtemp(path.join(os.tmpdir(), 'own-redis-')) : os.tmpdir()
@@ -168,7 +169,8 @@ export async function startOwnRedis (options: { persist?: boolean } = {}): Promi
       '--appendfsync', 'always',
       '--daemonize', 'no',
       '--dir', dir,
-      '--loglevel', 'warning'
+      '--loglevel', 'warning',
+      ...(options.args ?? [])
     ], { stdio: ['ignore', 'pipe', 'pipe'] })
     child = proc
     proc.stdout?.on('data', (d: Buffer) => { stderr += d.toString() })

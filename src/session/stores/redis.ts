@@ -7,6 +7,7 @@ import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
 import { clusterServes, createClusterClient } from './redis-cluster.js'
+import { InvalidationTracker, ReadCache, type ReadCacheOptions, type ReadCacheStats } from './tracking-cache.js'
 
 export interface RedisSessionStoreOptions {
   /** Seals the tokens in each stored record (the app always gives one); without it they are kept in clear. */
@@ -39,6 +40,12 @@ export interface RedisSessionStoreOptions {
   commandTimeoutMs?: number
   /** Clock used for session TTLs, injectable for tests. Default `Date.now`. */
   now?: () => number
+  /**
+   * Keeps the sessions read in a local cache that Redis keeps right (CLIENT TRACKING, see
+   * tracking-cache.ts): a page view whose session has not changed sends nothing to Redis. Default on;
+   * `false` reads every time. Where the server refuses tracking (or in cluster mode) every read goes to Redis.
+   */
+  readCache?: boolean | ReadCacheOptions
 }
 
 type Callback = (err?: unknown) => void
@@ -133,6 +140,9 @@ export class RedisSessionStore implements AppSessionStore {
    */
   readonly #parsed = new Map<string, { raw: string, session: Session }>()
   static readonly PARSED_MAX = 1000
+  /** The sessions read while Redis tracks them for us (tracking-cache.ts); none when turned off. */
+  readonly #cache: ReadCache<Session> | undefined
+  readonly #tracker: InvalidationTracker | undefined
   #closing: Promise<void> | undefined
 
   constructor (options: RedisSessionStoreOptions) {
@@ -183,6 +193,17 @@ export class RedisSessionStore implements AppSessionStore {
       this.#ownsClient = true
       this.#watchConnection(redactUrl(url))
     }
+    // Tracking is per connection to one server: a cluster client reads every time (see tracking-cache.ts).
+    const readCache = options.readCache ?? true
+    if (readCache !== false && this.client instanceof Redis) {
+      this.#cache = new ReadCache<Session>(readCache === true ? {} : readCache)
+      this.#tracker = new InvalidationTracker(this.#cache as ReadCache<unknown>, this.client, { logger, where: url === undefined ? 'redis' : redactUrl(url) })
+    }
+  }
+
+  /** The local cache's state and counters; undefined when it is turned off. */
+  readCacheStats (): ReadCacheStats | undefined {
+    return this.#cache?.stats()
   }
 
   #watchConnection (where: string): void {
@@ -250,6 +271,7 @@ export class RedisSessionStore implements AppSessionStore {
       return
     }
     const key = this.#key(sessionId)
+    this.#cache?.invalidate(key)
     const tag = tagOf(sessionId)
     let op: Promise<unknown>
     if (tag === undefined) {
@@ -276,27 +298,46 @@ export class RedisSessionStore implements AppSessionStore {
 
   get (sessionId: string, callback: CallbackSession): void {
     const key = this.#key(sessionId)
+    if (this.#cache?.has(key) === true) {
+      this.#cache.lookup(key, this.#now, (session) => { callback(null, session) }, () => { this.#read(key, callback) }, (err) => { callback(unavailable(err)) })
+    } else {
+      this.#read(key, callback)
+    }
+  }
+
+  /** Reads the session from Redis itself, past the local cache (for a refresh waiting on another instance). */
+  getLatest (sessionId: string, callback: CallbackSession): void {
+    this.#read(this.#key(sessionId), callback)
+  }
+
+  #read (key: string, callback: CallbackSession): void {
+    const flight = this.#cache?.begin(key)
     this.client.get(key).then((raw) => {
       if (raw === null) {
+        this.#cache?.settle(flight, undefined, 0, 0)
         callback(null, null)
         return
       }
       const known = this.#parsed.get(key)
-      if (known !== undefined && known.raw === raw) {
-        callback(null, known.session)
-        return
-      }
-      const session = parseSession(raw, this.#sealer)
+      const session = known !== undefined && known.raw === raw ? known.session : parseSession(raw, this.#sealer)
       if (session === undefined) {
         // Unreadable entry: drop it and carry on as if there were no session.
+        this.#cache?.settle(flight, undefined, 0, 0)
         this.#parsed.delete(key)
         this.client.del(key).catch(() => {})
         callback(null, null)
         return
       }
-      this.#remember(key, raw, session)
+      if (session !== known?.session) this.#remember(key, raw, session)
+      if (flight !== undefined) {
+        const now = this.#now()
+        this.#cache?.settle(flight, session, now + storeTtlMs(session, now, this.#defaultTtlMs), now)
+      }
       callback(null, session)
-    }, (err: unknown) => { callback(unavailable(err)) })
+    }, (err: unknown) => {
+      this.#cache?.settle(flight, undefined, 0, 0)
+      callback(unavailable(err))
+    })
   }
 
   #remember (key: string, raw: string, session: Session): void {
@@ -311,6 +352,7 @@ export class RedisSessionStore implements AppSessionStore {
   destroy (sessionId: string, callback: Callback): void {
     const key = this.#key(sessionId)
     this.#parsed.delete(key)
+    this.#cache?.invalidate(key)
     const tag = tagOf(sessionId)
     const op = tag === undefined ? this.client.del(key) : this.#exec(this.client.multi().del(key).srem(indexKey(this.prefix, tag), sessionId))
     op.then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
@@ -416,7 +458,7 @@ export class RedisSessionStore implements AppSessionStore {
   }
 
   close (): Promise<void> {
-    this.#closing ??= this.#ownsClient ? this.#quit() : Promise.resolve()
+    this.#closing ??= Promise.all([this.#tracker?.close(), this.#ownsClient ? this.#quit() : undefined]).then(() => {})
     return this.#closing
   }
 

@@ -15,6 +15,8 @@ export interface StoredSession {
  */
 export interface AppSessionStore extends FastifySessionStore {
   readonly kind: 'memory' | 'redis'
+  /** Reads a session from the store itself, past any local copy (where `get` may answer from one). */
+  getLatest?(sessionId: string, callback: (err: unknown, result?: Session | null) => void): void
   /** true when the store answers (readiness probe); never rejects. */
   ping(): Promise<boolean>
   /** Takes a lock for `ttlMs`; resolves to a token, or null when someone else holds it. */
