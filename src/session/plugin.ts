@@ -243,6 +243,9 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
   })
 
   const touchEvery = touchIntervalMs(options.idleTimeoutMs)
+  // Page views of one session that arrive together when its slide falls due all read the same record:
+  // only the first slides (and writes) it; the others, on this instance, leave it to that one.
+  const slides = new RecentSlides(touchEvery)
   // A callback hook, not an async one: on a page view it does no I/O, so it allocates no promise.
   app.addHook('onRequest', (request, reply, done) => {
     const session = request.session
@@ -265,12 +268,41 @@ async function sessionPlugin(app: FastifyInstance, options: SessionPluginOptions
     }
     // A cookie signed with an older secret (a rotation is under way): writing the session sends the
     // cookie again, signed with the newest, so the session outlives the old secret's removal.
-    if (now - (session.lastSeenAt ?? 0) >= touchEvery || request.cookies[cookieName] !== session.encryptedSessionId) {
+    const resign = request.cookies[cookieName] !== session.encryptedSessionId
+    if (resign || (now - (session.lastSeenAt ?? 0) >= touchEvery && !slides.claim(session.sessionId, now))) {
       session.lastSeenAt = now
       session.touch()
     }
     done()
   })
+}
+
+/**
+ * The sessions this instance slid within the last touch interval (bounded: the oldest are forgotten
+ * first, and entries older than the interval go as new ones come).
+ */
+export class RecentSlides {
+  static readonly MAX = 10_000
+  readonly #at = new Map<string, number>()
+
+  constructor(private readonly intervalMs: number) {}
+
+  /** False (and remembered) for the first slide of `sessionId` in an interval; true when one is already under way. */
+  claim(sessionId: string, now: number): boolean {
+    const at = this.#at.get(sessionId)
+    if (at !== undefined && now - at < this.intervalMs) return true
+    this.#at.delete(sessionId)
+    this.#at.set(sessionId, now)
+    for (const [id, when] of this.#at) {
+      if (this.#at.size <= RecentSlides.MAX && now - when < this.intervalMs) break
+      this.#at.delete(id)
+    }
+    return false
+  }
+
+  get size(): number {
+    return this.#at.size
+  }
 }
 
 /** When a session was last active: the idle window's last slide (or its sign-in). */

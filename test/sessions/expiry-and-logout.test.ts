@@ -171,3 +171,43 @@ t.test('SES-12 expired Redis sessions are deleted, not merely ignored', async (t
   t.equal(await redis.exists(key), 0, 'and the app deleted its key')
   t.equal(browser.cookie('localhost', 'sid'), undefined, 'the cookie is cleared')
 })
+
+t.test('page views that arrive together when the idle slide falls due write the session once, not once each', async (t) => {
+  const { MemorySessionStore } = await import('../../src/session/stores/memory.js')
+  const { RecentSlides } = await import('../../src/session/plugin.js')
+  let writes = 0
+  class CountingStore extends MemorySessionStore {
+    override set(...args: Parameters<MemorySessionStore['set']>): void {
+      writes++
+      super.set(...args)
+    }
+  }
+  const store = new CountingStore({ sweepIntervalMs: 0 })
+  t.teardown(() => store.close())
+  const stack = await startStack(t, { deps: { store } })
+  const browser = new Browser()
+  await signIn(browser, stack)
+  const before = (await storedSession(stack, browser))?.lastSeenAt as number
+
+  writes = 0
+  const views = await Promise.all(Array.from({ length: 10 }, () => browser.get(`${stack.baseUrl}/logged-in`)))
+  t.same(views.map((r) => r.status), Array(10).fill(200))
+  t.equal(writes, 0, 'within the touch interval: no write at all')
+
+  stack.clock.advance(2 * MINUTE)
+  writes = 0
+  const due = await Promise.all(Array.from({ length: 10 }, () => browser.get(`${stack.baseUrl}/logged-in`)))
+  t.same(due.map((r) => r.status), Array(10).fill(200))
+  t.equal(writes, 1, 'the slide falls due: ten page views together write the session once')
+  t.ok(((await storedSession(stack, browser))?.lastSeenAt as number) >= before + 2 * MINUTE, 'and the window slid')
+
+  // The note is bounded and forgets slides older than the interval.
+  const slides = new RecentSlides(1000)
+  t.equal(slides.claim('a', 0), false)
+  t.equal(slides.claim('a', 999), true, 'a second slide within the interval is left to the first')
+  t.equal(slides.claim('a', 1000), false, 'the next interval slides again')
+  for (let i = 0; i < RecentSlides.MAX + 5; i++) slides.claim(`s${i}`, 2000)
+  t.equal(slides.size, RecentSlides.MAX, 'never more than MAX remembered')
+  slides.claim('late', 5000)
+  t.equal(slides.size, 1, 'entries older than the interval go as new ones come')
+})
