@@ -1,5 +1,8 @@
+import type { Session } from 'fastify'
 import { Redis } from 'ioredis'
 import t from 'tap'
+import { RecentSlides } from '../../src/session/plugin.js'
+import { MemorySessionStore } from '../../src/session/stores/memory.js'
 import { sessionKey } from '../../src/session/stores/redis.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
@@ -173,13 +176,11 @@ t.test('SES-12 expired Redis sessions are deleted, not merely ignored', async (t
 })
 
 t.test('page views that arrive together when the idle slide falls due write the session once, not once each', async (t) => {
-  const { MemorySessionStore } = await import('../../src/session/stores/memory.js')
-  const { RecentSlides } = await import('../../src/session/plugin.js')
   let writes = 0
   class CountingStore extends MemorySessionStore {
-    override set(...args: Parameters<MemorySessionStore['set']>): void {
+    override set(sessionId: string, session: Session, callback: (err?: unknown) => void): void {
       writes++
-      super.set(...args)
+      super.set(sessionId, session, callback)
     }
   }
   const store = new CountingStore({ sweepIntervalMs: 0 })
