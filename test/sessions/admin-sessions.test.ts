@@ -3,8 +3,9 @@
  * all: on every instance, their refresh tokens refused, logged with both people's `sub`.
  */
 import t, { type Test } from 'tap'
-import { Browser, csrfTokenOf, parseSignInForm } from '../helpers/browser.js'
+import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
+import { logLines, page, postForm, reauthenticate, refreshAccepted, status } from '../helpers/sessions.js'
 import { sessionIdOf, signIn, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
 
 const DEMO_SUB = '3c1e9a52-41f0-7011-8d2b-6a9e0f4c7b13'
@@ -19,34 +20,6 @@ async function twoInstances(t: Test, extra: Record<string, string> = {}): Promis
   const a = await startStack(t, { sharedCognito: cognito, clock, env })
   const b = await startStack(t, { sharedCognito: cognito, clock, env, appBaseUrl: a.config.web.baseUrl })
   return [a, b]
-}
-
-async function page(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path: string): Promise<{ status: number; html: string }> {
-  const response = await browser.get(`${stack.baseUrl}${path}`)
-  return { status: response.status, html: await response.text() }
-}
-
-async function status(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path = '/logged-in'): Promise<number> {
-  const response = await browser.get(`${stack.baseUrl}${path}`)
-  await response.arrayBuffer()
-  return response.status
-}
-
-function postForm(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path: string, form: Record<string, string>): Promise<Response> {
-  return browser.post(`${stack.baseUrl}${path}`, form, { 'sec-fetch-site': 'same-origin' })
-}
-
-async function refreshAccepted(stack: Stack, refreshToken: string): Promise<boolean> {
-  const answer = await fetch(`${stack.cognito.origin}/oauth2/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-  })
-  await answer.arrayBuffer()
-  return answer.status === 200
 }
 
 const listed = (html: string): number => [...html.matchAll(/data-device="/g)].length
@@ -91,7 +64,7 @@ t.test('an administrator finds a person\'s sessions by username, email or sub, a
   for (const token of refreshTokens) t.notOk(await refreshAccepted(a, token), 'their refresh tokens are refused')
   t.equal(await status(admin, a, '/admin'), 200, 'the administrator is still signed in')
 
-  const event = a.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'an administrator ended every session of a person')
+  const event = logLines(a).find((line) => line.msg === 'an administrator ended every session of a person')
   t.match(event, { sub: DEMO_SUB, person: READER_SUB, ended: 2 }, 'logged with the administrator\'s and the person\'s sub')
   const ids = [readerLaptop, readerPhone].map((browser) => sessionIdOf(browser) as string)
   for (const id of ids) t.notOk(a.logs.join('\n').includes(id), 'no session id in the logs')
@@ -132,10 +105,7 @@ t.test('the administrator\'s pages: refused to non-members, to forms without a t
   t.match(html, 'name="returnTo" value="/admin/sessions?user=reader"', 'and comes back to the search')
   t.equal(await status(reader, a), 200, 'nothing was ended')
 
-  const started = await postForm(admin, a, '/reauthenticate', { _csrf: csrfTokenOf(html), returnTo: '/admin/sessions?user=reader' })
-  const toForm = await admin.follow(started, `${a.baseUrl}/reauthenticate`)
-  const form = parseSignInForm(await toForm.response.text(), toForm.url)
-  const back = await admin.follow(await admin.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' }), form.action)
+  const back = await reauthenticate(admin, a, { csrf: csrfTokenOf(html), returnTo: '/admin/sessions?user=reader' })
   t.equal(back.url, `${a.baseUrl}/admin/sessions?user=reader`, 'back at the search after signing in again')
   const again = await back.response.text()
   t.equal(listed(again), 1)

@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import { touchIntervalMs } from '../../src/session/plugin.js'
 import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
+import { logLines, postForm, refreshAccepted, status } from '../helpers/sessions.js'
 import { sessionIdOf, signIn, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
 
 const READER = { username: 'reader', password: 'Reader-passw0rd' }
@@ -60,38 +61,9 @@ async function signOut(browser: Browser, stack: Pick<Stack, 'baseUrl'>): Promise
   if (answer.status !== 303) throw new Error(`sign-out answered ${answer.status}`)
 }
 
-/** A form post from the site's own page (as a browser sends it). */
-function postForm(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path: string, form: Record<string, string>): Promise<Response> {
-  return browser.post(`${stack.baseUrl}${path}`, form, { 'sec-fetch-site': 'same-origin' })
-}
-
-async function status(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path = '/logged-in'): Promise<number> {
-  const response = await browser.get(`${stack.baseUrl}${path}`)
-  await response.arrayBuffer()
-  return response.status
-}
-
-/** Asks the local Cognito for new tokens with a refresh token, as the app would: true when it gives them. */
-async function refreshAccepted(stack: Stack, refreshToken: string): Promise<boolean> {
-  const answer = await fetch(`${stack.cognito.origin}/oauth2/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-  })
-  await answer.arrayBuffer()
-  return answer.status === 200
-}
-
 async function refreshTokenOf(stack: Stack, browser: Browser): Promise<string> {
   const session = await stack.app.sessionStore.read(sessionIdOf(browser) as string)
   return session?.tokens?.refreshToken as string
-}
-
-function logLines(stack: Stack): Array<Record<string, unknown>> {
-  return stack.logs.map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
 const redisEnv = (prefix: string, extra: Record<string, string> = {}) => ({ SESSION_STORE: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix, ...extra })

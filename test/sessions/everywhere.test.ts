@@ -4,8 +4,9 @@
  * sharing Redis and one local Cognito.
  */
 import t, { type Test } from 'tap'
-import { Browser, csrfTokenOf, parseSignInForm } from '../helpers/browser.js'
+import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
+import { logLines, page, postForm, reauthenticate, refreshAccepted, status, tokensOf } from '../helpers/sessions.js'
 import { sessionIdOf, signIn, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
 
 const DEMO_SUB = '3c1e9a52-41f0-7011-8d2b-6a9e0f4c7b13'
@@ -33,47 +34,8 @@ async function twoInstances(t: Test, extra: Record<string, string> = {}): Promis
   return [a, b]
 }
 
-/** A form post from the site's own page (as a browser sends it). */
-function postForm(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path: string, form: Record<string, string>): Promise<Response> {
-  return browser.post(`${stack.baseUrl}${path}`, form, { 'sec-fetch-site': 'same-origin' })
-}
-
-async function status(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path = '/logged-in'): Promise<number> {
-  const response = await browser.get(`${stack.baseUrl}${path}`)
-  await response.arrayBuffer()
-  return response.status
-}
-
-async function page(browser: Browser, stack: Pick<Stack, 'baseUrl'>, path: string): Promise<{ status: number; html: string }> {
-  const response = await browser.get(`${stack.baseUrl}${path}`)
-  return { status: response.status, html: await response.text() }
-}
-
-/** Asks the local Cognito for new tokens with a refresh token, as an app would: true when it gives them. */
-async function refreshAccepted(stack: Stack, refreshToken: string): Promise<boolean> {
-  const answer = await fetch(`${stack.cognito.origin}/oauth2/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }).toString(),
-  })
-  await answer.arrayBuffer()
-  return answer.status === 200
-}
-
-async function tokensOf(stack: Stack, browser: Browser): Promise<{ refreshToken: string; accessToken: string }> {
-  const session = await stack.app.sessionStore.read(sessionIdOf(browser) as string)
-  return { refreshToken: session?.tokens?.refreshToken as string, accessToken: session?.tokens?.accessToken as string }
-}
-
 function globalSignOutCalls(stack: Stack): Array<{ status: number; error?: string }> {
   return stack.cognito.requests.filter((r) => r.method === 'POST' && r.path === '/')
-}
-
-function logLines(stack: Stack): Array<Record<string, unknown>> {
-  return stack.logs.map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
 /** Confirms "sign out everywhere" from its page: the POST's answer (not followed). */
@@ -199,15 +161,14 @@ t.test('an old sign-in is sent through Cognito\'s form before sign out everywher
   t.equal(await status(phone, b), 200, 'the other device is still signed in')
   t.equal(globalSignOutCalls(a).length, 0, 'and Cognito was not asked')
 
-  const started = await postForm(laptop, a, '/reauthenticate', { _csrf: csrfTokenOf(asked.html), returnTo: '/account/sessions/end-everywhere' })
-  t.equal(started.status, 303)
-  t.match(started.headers.get('location'), `${a.cognito.origin}/logout?`, 'through Cognito\'s /logout, which always ends in its form')
-  t.equal(await status(laptop, a), 200, 'still signed in here meanwhile')
-  const toForm = await laptop.follow(started, `${a.baseUrl}/reauthenticate`)
-  t.ok(toForm.url.startsWith(a.cognito.origin), `Cognito's sign-in form is shown (at ${toForm.url})`)
-  const form = parseSignInForm(await toForm.response.text(), toForm.url)
-  const submitted = await laptop.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' })
-  const back = await laptop.follow(submitted, form.action)
+  let signedInMeanwhile = 0
+  const back = await reauthenticate(laptop, a, {
+    csrf: csrfTokenOf(asked.html),
+    returnTo: '/account/sessions/end-everywhere',
+    before: async () => { signedInMeanwhile = await status(laptop, a) },
+  })
+  t.match(back.started.headers.get('location'), `${a.cognito.origin}/logout?`, 'through Cognito\'s /logout, which always ends in its form')
+  t.equal(signedInMeanwhile, 200, 'still signed in here meanwhile')
   t.equal(back.url, `${a.baseUrl}/account/sessions/end-everywhere`, 'back to the page it was on')
   const html = await back.response.text()
   t.match(html, 'action="/account/sessions/end-everywhere"', 'which now offers to go on')
@@ -227,11 +188,7 @@ t.test('a different person at the re-authentication form gets a session of their
   const demoId = sessionIdOf(laptop) as string
   a.clock.advance(ELEVEN_MINUTES)
   const asked = await page(laptop, a, '/account/sessions/end-everywhere')
-  const started = await postForm(laptop, a, '/reauthenticate', { _csrf: csrfTokenOf(asked.html), returnTo: '/account/sessions/end-everywhere' })
-  const toForm = await laptop.follow(started, `${a.baseUrl}/reauthenticate`)
-  const form = parseSignInForm(await toForm.response.text(), toForm.url)
-  const submitted = await laptop.post(form.action, { _csrf: form.csrf, ...READER })
-  const back = await laptop.follow(submitted, form.action)
+  const back = await reauthenticate(laptop, a, { csrf: csrfTokenOf(asked.html), returnTo: '/account/sessions/end-everywhere', ...READER })
   t.equal(back.url, `${a.baseUrl}/logged-in`, 'the other person lands on their own account page, not the page the first one was on')
   t.match(await back.response.text(), 'Rita Reader')
   t.equal(await a.app.sessionStore.read(demoId), null, 'the first person\'s session is gone')
@@ -259,11 +216,8 @@ t.test('re-authentication: bad input and refusals', async (t) => {
   t.equal(crossSite.status, 403, 'a cross-site post is refused')
   const noToken = await postForm(laptop, a, '/reauthenticate', { returnTo: '/account/sessions' })
   t.equal(noToken.status, 403, 'a post without the CSRF token is refused')
-  const offSite = await postForm(laptop, a, '/reauthenticate', { _csrf: csrf, returnTo: 'https://evil.example/steal' })
-  t.equal(offSite.status, 303)
-  const toForm = await laptop.follow(offSite, `${a.baseUrl}/reauthenticate`)
-  const form = parseSignInForm(await toForm.response.text(), toForm.url)
-  const back = await laptop.follow(await laptop.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' }), form.action)
+  const back = await reauthenticate(laptop, a, { csrf, returnTo: 'https://evil.example/steal' })
+  t.equal(back.started.status, 303)
   t.equal(back.url, `${a.baseUrl}/logged-in`, 'a returnTo off this site is replaced by the signed-in page')
 
   // A recent sign-in goes straight to the page; requireRecentSignIn refuses a bad maxAge.
@@ -279,13 +233,13 @@ t.test('a re-authentication that Cognito answered without asking again (an old a
   const id = sessionIdOf(laptop) as string
   a.clock.advance(ELEVEN_MINUTES)
   const asked = await page(laptop, a, '/account/sessions/end-everywhere')
-  const started = await postForm(laptop, a, '/reauthenticate', { _csrf: csrfTokenOf(asked.html), returnTo: '/account/sessions/end-everywhere' })
-  const toForm = await laptop.follow(started, `${a.baseUrl}/reauthenticate`)
-  const form = parseSignInForm(await toForm.response.text(), toForm.url)
-  // As if Cognito had answered from its own session: the new ID token carries the old sign-in's time.
-  a.cognito.faults.idTokenClaims = { auth_time: Math.floor((a.clock.now() - ELEVEN_MINUTES) / 1000) }
   t.teardown(() => { a.cognito.faults.idTokenClaims = undefined })
-  const back = await laptop.follow(await laptop.post(form.action, { _csrf: form.csrf, username: 'demo', password: 'Demo-passw0rd' }), form.action)
+  const back = await reauthenticate(laptop, a, {
+    csrf: csrfTokenOf(asked.html),
+    returnTo: '/account/sessions/end-everywhere',
+    // As if Cognito had answered from its own session: the new ID token carries the old sign-in's time.
+    before: () => { a.cognito.faults.idTokenClaims = { auth_time: Math.floor((a.clock.now() - ELEVEN_MINUTES) / 1000) } },
+  })
   t.equal(back.response.status, 401)
   const html = await back.response.text()
   t.match(html, 'Your sign-in was not confirmed')
