@@ -11,31 +11,9 @@ import { RedisSessionStore, sessionKey, type RedisSessionStoreOptions } from '..
 import { ReadCache } from '../../src/session/stores/tracking-cache.js'
 import { sleep } from '../helpers/clock.js'
 import { REDIS_URL, deleteKeys, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
+import { countCommands, destroy, get, set } from '../helpers/store-calls.js'
 
-type Data = Record<string, unknown>
-const asSession = (data: Data): Session => data as unknown as Session
 
-function set (store: RedisSessionStore, id: string, s: Data): Promise<void> {
-  return new Promise((resolve, reject) => { store.set(id, asSession(s), (err) => { err ? reject(err) : resolve() }) })
-}
-function get (store: RedisSessionStore, id: string): Promise<Data | null | undefined> {
-  return new Promise((resolve, reject) => { store.get(id, (err, s) => { err ? reject(err) : resolve(s as unknown as Data | null | undefined) }) })
-}
-function destroy (store: RedisSessionStore, id: string): Promise<void> {
-  return new Promise((resolve, reject) => { store.destroy(id, (err) => { err ? reject(err) : resolve() }) })
-}
-
-/** Counts the commands a client sends, by name (what the store asks of Redis, whatever else uses the server). */
-function countCommands (client: { sendCommand: Redis['sendCommand'] } | object): Record<string, number> {
-  const counts: Record<string, number> = {}
-  const target = client as { sendCommand: Redis['sendCommand'] }
-  const send = target.sendCommand.bind(target)
-  target.sendCommand = ((command: { name: string }, stream?: unknown) => {
-    counts[command.name] = (counts[command.name] ?? 0) + 1
-    return send(command as Parameters<Redis['sendCommand']>[0], stream as Parameters<Redis['sendCommand']>[1])
-  }) as Redis['sendCommand']
-  return counts
-}
 
 /** Polls `check` every 10 ms until it holds (or fails the test after `ms`). */
 async function until (t: Test, what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {

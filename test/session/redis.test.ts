@@ -5,20 +5,7 @@ import { RedisSessionStore, reconnectDelayMs } from '../../src/session/stores/re
 import { SessionStoreUnavailableError } from '../../src/session/stores/types.js'
 import { sleep } from '../helpers/clock.js'
 import { REDIS_URL, deleteKeys, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
-
-type Data = Record<string, unknown>
-
-const asSession = (data: Data): Session => data as unknown as Session
-
-function set (store: RedisSessionStore, id: string, s: Data): Promise<void> {
-  return new Promise((resolve, reject) => { store.set(id, asSession(s), (err) => { err ? reject(err) : resolve() }) })
-}
-function get (store: RedisSessionStore, id: string): Promise<Data | null | undefined> {
-  return new Promise((resolve, reject) => { store.get(id, (err, s) => { err ? reject(err) : resolve(s as unknown as Data | null | undefined) }) })
-}
-function destroy (store: RedisSessionStore, id: string): Promise<void> {
-  return new Promise((resolve, reject) => { store.destroy(id, (err) => { err ? reject(err) : resolve() }) })
-}
+import { asSession, destroy, get, set, type Data } from '../helpers/store-calls.js'
 
 /** Time an operation that must fail; returns [error, elapsed ms]. */
 async function failure (op: () => Promise<unknown>): Promise<[unknown, number]> {

@@ -10,20 +10,10 @@ import { Browser, csrfTokenOf } from '../helpers/browser.js'
 import { sleep } from '../helpers/clock.js'
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from '../helpers/redis.js'
 import { moveToRefresh, sessionIdOf, signIn, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
+import { countCommands } from '../helpers/store-calls.js'
 
 const storeOf = (stack: Stack) => stack.app.sessionStore.inner as RedisSessionStore
 
-/** Counts the commands a client sends, by name. */
-function countCommands (client: { sendCommand: Redis['sendCommand'] } | object): Record<string, number> {
-  const counts: Record<string, number> = {}
-  const target = client as { sendCommand: Redis['sendCommand'] }
-  const send = target.sendCommand.bind(target)
-  target.sendCommand = ((command: { name: string }, stream?: unknown) => {
-    counts[command.name] = (counts[command.name] ?? 0) + 1
-    return send(command as Parameters<Redis['sendCommand']>[0], stream as Parameters<Redis['sendCommand']>[1])
-  }) as Redis['sendCommand']
-  return counts
-}
 
 async function trackingOn (stack: Stack): Promise<boolean> {
   for (let i = 0; i < 300; i++) {
