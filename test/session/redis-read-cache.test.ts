@@ -55,6 +55,25 @@ t.test('ReadCache on its own: in-flight reads, bound, expiry, state', async (t) 
   t.equal(cache.begin('f'), undefined)
 })
 
+t.test('ReadCache with sources (Redis Cluster): an entry is served only while its key belongs to the server it was read from', async (t) => {
+  const cache = new ReadCache<string>()
+  const owners = new Map<string, string | undefined>([['a', 'node1:6379'], ['b', 'node2:6379']])
+  cache.useSource((key) => owners.get(key))
+  cache.enable()
+  t.equal(cache.settle(cache.begin('a'), 'va', 10_000, 0), true)
+  t.equal(cache.get('a', 1), 'va', 'served while the key is on the server it was read from')
+  owners.set('a', 'node3:6379')
+  t.equal(cache.get('a', 1), undefined, 'not once the slot map gives the key to another server (a failover, a redirection)')
+  owners.set('a', 'node1:6379')
+  t.equal(cache.get('a', 1), undefined, 'and the entry is gone for good')
+
+  const moving = cache.begin('b')
+  owners.set('b', 'node3:6379')
+  t.equal(cache.settle(moving, 'vb', 10_000, 0), false, 'a read whose key moved while it was in flight is not kept')
+  owners.set('c', undefined)
+  t.equal(cache.begin('c'), undefined, 'a key of a slot with no known master is not read for keeping')
+})
+
 if (await requireRedis(t)) {
   const prefix = uniquePrefix('read-cache')
   const admin = new Redis(REDIS_URL)

@@ -52,7 +52,8 @@ export function createClusterClient (urls: string, options: ClusterClientOptions
 
 const SLOTS = 16384
 
-function keyOf (node: Redis): string {
+/** A node's "host:port", as the client's slot map names it. */
+export function nodeKey (node: Redis): string {
   return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`
 }
 
@@ -69,7 +70,7 @@ export function slotMasters (cluster: Cluster): Redis[] | undefined {
     if (owner === undefined) return undefined
     owners.add(owner)
   }
-  const byKey = new Map(cluster.nodes('master').map((node) => [keyOf(node), node]))
+  const byKey = new Map(cluster.nodes('master').map((node) => [nodeKey(node), node]))
   const masters: Redis[] = []
   for (const owner of owners) {
     const node = byKey.get(owner)

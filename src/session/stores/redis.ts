@@ -7,6 +7,7 @@ import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
 import { clusterServes, createClusterClient } from './redis-cluster.js'
+import { ClusterTracking } from './cluster-read-cache.js'
 import { InvalidationTracker, ReadCache, type ReadCacheOptions, type ReadCacheStats } from './tracking-cache.js'
 
 export interface RedisSessionStoreOptions {
@@ -103,6 +104,11 @@ function redactUrl (url: string): string {
   }
 }
 
+/** The same for one URL or several (a cluster's seeds, separated by commas). */
+function redactUrls (urls: string): string {
+  return urls.split(/[\s,]+/).filter(Boolean).map(redactUrl).join(', ')
+}
+
 function isCluster (client: Redis | Cluster): client is Cluster {
   return (client as { isCluster?: boolean }).isCluster === true
 }
@@ -142,7 +148,7 @@ export class RedisSessionStore implements AppSessionStore {
   static readonly PARSED_MAX = 1000
   /** The sessions read while Redis tracks them for us (tracking-cache.ts); none when turned off. */
   readonly #cache: ReadCache<Session> | undefined
-  readonly #tracker: InvalidationTracker | undefined
+  readonly #tracker: InvalidationTracker | ClusterTracking | undefined
   #closing: Promise<void> | undefined
 
   constructor (options: RedisSessionStoreOptions) {
@@ -178,26 +184,33 @@ export class RedisSessionStore implements AppSessionStore {
       if (options.cluster === true) {
         this.client = createClusterClient(url, { connectTimeoutMs, commandTimeoutMs, retryDelayMs: reconnectDelayMs })
         this.#ownsClient = true
-        this.#watchCluster(this.client, url.split(/[\s,]+/).filter(Boolean).map(redactUrl).join(', '))
-        return
+        this.#watchCluster(this.client, redactUrls(url))
+      } else {
+        this.client = new Redis(url, {
+          // Fail fast instead of queueing while disconnected, so the app can answer 503.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: connectTimeoutMs,
+          commandTimeout: commandTimeoutMs,
+          retryStrategy: reconnectDelayMs,
+          lazyConnect: false
+        })
+        this.#ownsClient = true
+        this.#watchConnection(redactUrl(url))
       }
-      this.client = new Redis(url, {
-        // Fail fast instead of queueing while disconnected, so the app can answer 503.
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        connectTimeout: connectTimeoutMs,
-        commandTimeout: commandTimeoutMs,
-        retryStrategy: reconnectDelayMs,
-        lazyConnect: false
-      })
-      this.#ownsClient = true
-      this.#watchConnection(redactUrl(url))
     }
-    // Tracking is per connection to one server: a cluster client reads every time (see tracking-cache.ts).
     const readCache = options.readCache ?? true
-    if (readCache !== false && this.client instanceof Redis) {
-      this.#cache = new ReadCache<Session>(readCache === true ? {} : readCache)
-      this.#tracker = new InvalidationTracker(this.#cache as ReadCache<unknown>, this.client, { logger, where: url === undefined ? 'redis' : redactUrl(url) })
+    if (readCache !== false) {
+      const cache = new ReadCache<Session>(readCache === true ? {} : readCache)
+      const where = url === undefined ? undefined : redactUrls(url)
+      if (isCluster(this.client)) {
+        this.#tracker = new ClusterTracking(cache as ReadCache<unknown>, this.client, { logger, where })
+      } else {
+        const tracker = new InvalidationTracker(cache, this.client, { logger, where })
+        cache.useFence((done) => { tracker.fence(done) })
+        this.#tracker = tracker
+      }
+      this.#cache = cache
     }
   }
 

@@ -25,10 +25,8 @@
  *
  * Two parts: `ReadCache` (entries, keys in flight, bounds; no Redis) and `InvalidationTracker` (one
  * pair of connections to one server, turning the cache on and off and feeding it invalidations).
- * Redis Cluster tracks per node: a cluster version would give the cache one tracker per master (its
- * command connection and a subscriber to that node), keep a key only when the tracker of the node
- * that answered is on, and drop the keys of a node's slots (or everything) when that node's pair
- * loses a connection. Until then the store reads every time in cluster mode.
+ * Redis Cluster tracks per node: ./cluster-read-cache.ts gives the cache one tracker per master and
+ * tags each entry with the master that answered it.
  */
 import type { Redis } from 'ioredis'
 import type { StoreLogger } from './types.js'
@@ -58,16 +56,42 @@ export interface ReadCacheStats {
 /** A fence's outcome: `ok`, or not (read Redis instead), or the command connection's error (Redis is not answering). */
 export type FenceDone = (ok: boolean, error?: unknown) => void
 
+/** Makes sure every invalidation for `key` that Redis sent before now has been applied, then calls `done`. */
+export type Fence = (done: FenceDone, key: string) => void
+
+/**
+ * Which server a key is read from, as far as the client knows (a Redis Cluster master's "host:port");
+ * undefined when it does not know (no value is kept or served then). One server: always ''.
+ */
+export type SourceOf = (key: string) => string | undefined
+
+/** What a tracker drives: the cache itself, or (Redis Cluster) one master's share of it. */
+export interface TrackingSink {
+  readonly state: TrackingState
+  /** Tracking is on: values read from now on may be kept. */
+  enable: () => void
+  /** Invalidations may be missed from now on. */
+  disable: (state?: Exclude<TrackingState, 'on'>) => void
+  /** Every key may have changed (FLUSHALL, the server dropping its table). */
+  flush: () => void
+  /** The key changed. */
+  invalidate: (key: string) => void
+}
+
 /** A read in progress: kept only if nothing invalidated its key, or the whole cache, meanwhile. */
 export interface Flight {
   readonly key: string
   readonly generation: number
   readonly epoch: number
+  /** The server it was sent to (SourceOf). */
+  readonly source: string
 }
 
 interface Entry<V> {
   value: V
   expiresAt: number
+  /** The server it was read from: served only while the key still belongs to that server. */
+  source: string
 }
 
 /** Reads of one key in progress, and how many times the key was invalidated while any was. */
@@ -80,7 +104,7 @@ interface InFlight {
  * The entries themselves. Knows nothing of Redis: a tracker turns it on (`enable`) once invalidations
  * are sure to arrive, and off (`disable`) the moment they may not.
  */
-export class ReadCache<V> {
+export class ReadCache<V> implements TrackingSink {
   readonly maxEntries: number
   readonly maxAgeMs: number
   /** Insertion order = recency order (least recently used first). */
@@ -140,12 +164,12 @@ export class ReadCache<V> {
     if (flight !== undefined) flight.generation++
   }
 
-  /** The entry for `key`, if there is a live one; refreshes its recency. */
+  /** The entry for `key`, if there is a live one read from the server the key belongs to; refreshes its recency. */
   get (key: string, now: number): V | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
     this.#entries.delete(key)
-    if (entry.expiresAt <= now || this.#state !== 'on') return undefined
+    if (entry.expiresAt <= now || this.#state !== 'on' || entry.source !== this.#sourceOf(key)) return undefined
     this.#entries.set(key, entry)
     return entry.value
   }
@@ -159,11 +183,18 @@ export class ReadCache<V> {
    * Makes sure that every invalidation Redis sent before now has been applied: given by the tracker
    * (see InvalidationTracker#fence); without one (tests of the cache alone) the next turn of the event loop.
    */
-  useFence (fence: (done: FenceDone) => void): void {
+  useFence (fence: Fence): void {
     this.#fence = fence
   }
 
-  #fence: (done: FenceDone) => void = (done) => { setImmediate(done, true) }
+  #fence: Fence = (done) => { setImmediate(done, true) }
+
+  /** Where keys are read from (Redis Cluster: the master of the key's slot); see SourceOf. */
+  useSource (sourceOf: SourceOf): void {
+    this.#sourceOf = sourceOf
+  }
+
+  #sourceOf: SourceOf = () => ''
 
   /**
    * Answers from the cache (`hit`) or, when the entry is gone by then or the fence could not be
@@ -184,12 +215,14 @@ export class ReadCache<V> {
         this.#hits++
         hit(value)
       }
-    })
+    }, key)
   }
 
   /** Marks a read of `key` as started (before the command is sent); undefined while tracking is not on. */
   begin (key: string): Flight | undefined {
     if (this.#state !== 'on') return undefined
+    const source = this.#sourceOf(key)
+    if (source === undefined) return undefined
     this.#misses++
     let flight = this.#inFlight.get(key)
     if (flight === undefined) {
@@ -197,25 +230,26 @@ export class ReadCache<V> {
       this.#inFlight.set(key, flight)
     }
     flight.count++
-    return { key, generation: flight.generation, epoch: this.#epoch }
+    return { key, generation: flight.generation, epoch: this.#epoch, source }
   }
 
   /**
    * The read `flight` answered: keeps `value` until `expiresAt` (capped at maxAgeMs from `now`) when
    * nothing invalidated the key or the cache meanwhile; with no value (nothing there, unreadable, or an
-   * error) it only ends the flight. Returns whether the value was kept.
+   * error) it only ends the flight. A value is not kept either when the key has moved to another
+   * server since the read was sent (a Redis Cluster redirection). Returns whether the value was kept.
    */
   settle (flight: Flight | undefined, value: V | undefined, expiresAt: number, now: number): boolean {
     if (flight === undefined) return false
     const inFlight = this.#inFlight.get(flight.key)
     if (inFlight === undefined) return false
-    const untouched = inFlight.generation === flight.generation && flight.epoch === this.#epoch && this.#state === 'on'
+    const untouched = inFlight.generation === flight.generation && flight.epoch === this.#epoch && this.#state === 'on' && this.#sourceOf(flight.key) === flight.source
     if (--inFlight.count === 0) this.#inFlight.delete(flight.key)
     if (!untouched || value === undefined) return false
     const until = Math.min(expiresAt, now + this.maxAgeMs)
     if (!(until > now)) return false
     this.#entries.delete(flight.key)
-    this.#entries.set(flight.key, { value, expiresAt: until })
+    this.#entries.set(flight.key, { value, expiresAt: until, source: flight.source })
     if (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next()
       if (oldest.done !== true) this.#entries.delete(oldest.value)
@@ -234,6 +268,12 @@ export interface InvalidationTrackerOptions {
    * automatic resubscription (the tracker subscribes itself after asking for the connection's id).
    */
   subscriber?: Redis
+  /**
+   * What the fence asks the command connection: `ping` (one server), or `role`, which also makes sure
+   * the server is still a master (Redis Cluster: a master demoted by a failover may still answer, but
+   * the key's writes go to its successor now). Default `ping`.
+   */
+  fenceCommand?: 'ping' | 'role'
 }
 
 function isReplyError (err: unknown): boolean {
@@ -251,8 +291,9 @@ function describe (err: unknown): string {
  */
 export class InvalidationTracker {
   readonly subscriber: Redis
-  readonly #cache: ReadCache<unknown>
+  readonly #cache: TrackingSink
   readonly #command: Redis
+  readonly #fenceCommand: 'ping' | 'role'
   readonly #logger: StoreLogger | undefined
   readonly #where: string
   /** Bumped whenever the command connection closes: tracking asked for before is gone with it. */
@@ -267,9 +308,10 @@ export class InvalidationTracker {
   #fenceScheduled = false
   readonly #listeners: Array<[Redis, string, (...args: never[]) => void]> = []
 
-  constructor (cache: ReadCache<unknown>, command: Redis, options: InvalidationTrackerOptions = {}) {
+  constructor (cache: TrackingSink, command: Redis, options: InvalidationTrackerOptions = {}) {
     this.#cache = cache
     this.#command = command
+    this.#fenceCommand = options.fenceCommand ?? 'ping'
     this.#logger = options.logger
     this.#where = options.where ?? 'redis'
     this.subscriber = options.subscriber ?? command.duplicate({
@@ -294,7 +336,6 @@ export class InvalidationTracker {
     })
     this.#on(command, 'ready', () => { void this.#track() })
     if (this.subscriber.status === 'ready') void this.#subscribe()
-    cache.useFence((done) => { this.#fence(done) })
   }
 
   /**
@@ -305,9 +346,9 @@ export class InvalidationTracker {
    * tracking was turned on for. `done(false)` when a connection changed or the subscriber failed
    * (read Redis instead); `done(false, error)` when the command connection did not answer.
    * The lookups of one event-loop turn share one fence, sent at the end of the turn (after they
-   * all came in).
+   * all came in). Given to the cache with `cache.useFence((done) => { tracker.fence(done) })`.
    */
-  #fence (done: FenceDone): void {
+  fence (done: FenceDone): void {
     this.#waiting.push(done)
     if (this.#fenceScheduled) return
     this.#fenceScheduled = true
@@ -330,9 +371,11 @@ export class InvalidationTracker {
     }
     const subscriber = this.subscriber.ping()
     subscriber.catch(() => {})
-    this.#command.ping().then(
-      () => subscriber.then(() => { finish(true) }, () => { finish(false) }),
-      (error: unknown) => { finish(false, error) }
+    const command = this.#fenceCommand === 'role' ? this.#command.call('ROLE') : this.#command.ping()
+    command.then(
+      (reply) => subscriber.then(() => { finish(this.#fenceCommand === 'ping' || (Array.isArray(reply) && reply[0] === 'master')) }, () => { finish(false) }),
+      // A reply error is an answer (e.g. an ACL refusing ROLE): read Redis instead; anything else means it is not answering.
+      (error: unknown) => { finish(false, isReplyError(error) ? undefined : error) }
     )
   }
 
