@@ -11,7 +11,7 @@
  *   close
  */
 import type { FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { Cluster } from 'ioredis'
 import type { RedisSessionStore } from '../src/session/stores/redis.js'
 import type { ReadCacheStats } from '../src/session/stores/tracking-cache.js'
 import { buildApp } from '../src/app.js'
@@ -65,13 +65,17 @@ function countStoreUse(built: FastifyInstance): void {
     destroy(id, callback)
   }
   if (store.kind !== 'redis') return
-  // (a Redis or, with cluster support, a Cluster client: both send every command through sendCommand)
-  const client = (store as RedisSessionStore).client as unknown as { sendCommand: Redis['sendCommand'] }
+  // (a Redis or a Cluster client: both send every command through sendCommand. A Cluster's is called
+  // once per command, a MULTI's included, and hands it to a node's connection itself: each command is
+  // counted once (a lone command resent after a redirect is not counted again; a MULTI re-run is), the
+  // client's own slot-map reads not at all. Every argument is passed on: a Cluster's MULTI gives a
+  // third, the node its commands go to.)
+  const client = (store as RedisSessionStore).client as unknown as { sendCommand: Cluster['sendCommand'] }
   const send = client.sendCommand.bind(client)
-  client.sendCommand = ((command, stream) => {
+  client.sendCommand = ((command, ...rest) => {
     counted.commands[command.name] = (counted.commands[command.name] ?? 0) + 1
-    return send(command, stream)
-  }) as Redis['sendCommand']
+    return send(command, ...rest)
+  }) as Cluster['sendCommand']
 }
 
 /** The app (whose session store `session` reads), when this process runs it. */
