@@ -46,8 +46,11 @@ class NodeTracking implements TrackingSink {
       retryStrategy: subscriberRetry
     })
     this.tracker = new InvalidationTracker(this, node, { logger, where, subscriber, fenceCommand: 'role' })
-    // The client opens its node connections on first use; tracking needs this one open now.
-    if (node.status === 'wait') node.connect().catch(() => {})
+  }
+
+  /** The client opens its node connections on first use; tracking needs this one open. */
+  open (): void {
+    if (this.node.status === 'wait') this.node.connect().catch(() => {})
   }
 
   enable (): void {
@@ -161,6 +164,8 @@ export class ClusterTracking {
     for (const [key, node] of current) {
       if (!this.#nodes.has(key)) this.#nodes.set(key, new NodeTracking(node, this, this.#logger, `${this.#where} (node ${key})`))
     }
+    // Not while the client is still connecting: its ready check fails if a node connection opens meanwhile.
+    if (this.#cluster.status === 'ready') for (const tracking of this.#nodes.values()) tracking.open()
     this.changed()
   }
 

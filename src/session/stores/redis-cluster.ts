@@ -52,6 +52,9 @@ export function createClusterClient (urls: string, options: ClusterClientOptions
 
 const SLOTS = 16384
 
+/** A node connection that is open, being opened, or not opened yet (the PING then tells whether it answers). */
+const USABLE = new Set(['wait', 'connecting', 'connect', 'ready'])
+
 /** A node's "host:port", as the client's slot map names it. */
 export function nodeKey (node: Redis): string {
   return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`
@@ -61,7 +64,7 @@ export function nodeKey (node: Redis): string {
  * The connection to the master of every slot, as the client's slot map has them; undefined when a slot
  * has no master, or its master has no usable connection (it went away and the map has not been
  * refreshed yet, or a connection to it is being tried again). A connection not opened yet (ioredis
- * opens them on first use) counts as usable.
+ * opens them on first use) or being opened counts as usable.
  */
 export function slotMasters (cluster: Cluster): Redis[] | undefined {
   const owners = new Set<string>()
@@ -74,7 +77,7 @@ export function slotMasters (cluster: Cluster): Redis[] | undefined {
   const masters: Redis[] = []
   for (const owner of owners) {
     const node = byKey.get(owner)
-    if (node === undefined || (node.status !== 'ready' && node.status !== 'wait')) return undefined
+    if (node === undefined || !USABLE.has(node.status)) return undefined
     masters.push(node)
   }
   return masters
