@@ -54,6 +54,7 @@ async function clusterRun (): Promise<LoadReport> {
     const { stacks, users } = await twoInstances(scope, { SESSION_STORE: 'redis', REDIS_CLUSTER: 'true', REDIS_URL: cluster.url, REDIS_KEY_PREFIX: prefix })
     const people = await signInAll(stacks, users)
     const victim = await cluster.masterOf(sessionKey(prefix, sessionIdOf(people[0]?.browser ?? (undefined as never)) as string))
+    await cluster.waitReplicated(victim)
     return await pageViewsThrough(stacks, people, async () => { await cluster.kill(victim) }, { timeoutMs: 60_000 })
   } finally {
     await scope.close()

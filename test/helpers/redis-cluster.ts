@@ -98,6 +98,12 @@ export interface OwnRedisCluster {
    * dead node serves its slots, would reach instead.
    */
   kill(port: number): Promise<void>
+  /**
+   * Resolves when the master on `port` has a replica online that has received everything it wrote
+   * (replication is asynchronous: what a master acknowledged but had not yet sent is lost with it, as
+   * on any Redis Cluster; a test that promises no lost session waits for this before killing it).
+   */
+  waitReplicated(port: number, timeoutMs?: number): Promise<void>
   /** Resolves when every live node reports cluster_state:ok and `port` (if given) is a master. */
   waitHealthy(timeoutMs?: number): Promise<void>
   /** Deletes every key starting with `prefix` on every live node (SCAN, then one DEL per key: keys of different slots). */
@@ -197,6 +203,15 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
     })
   }
 
+  async function waitReplicated (port: number, timeoutMs = 10_000): Promise<void> {
+    await waitFor(`the master on ${port} has a replica online with all its writes`, timeoutMs, async () => {
+      const info = String(await onNode(port, 'INFO', 'replication'))
+      const written = Number(/master_repl_offset:(\d+)/.exec(info)?.[1] ?? Number.NaN)
+      const received = [...info.matchAll(/slave\d+:.*state=online,offset=(\d+)/g)].map((m) => Number(m[1]))
+      return /role:master/.test(info) && received.some((offset) => offset >= written)
+    })
+  }
+
   async function masterOf (key: string): Promise<number> {
     for (const node of nodes.filter(alive)) {
       const slot = await onNode(node.port, 'CLUSTER', 'KEYSLOT', key)
@@ -264,6 +279,7 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
     masterOf,
     kill,
     waitHealthy,
+    waitReplicated,
     deleteKeys,
     close
   }

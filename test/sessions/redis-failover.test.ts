@@ -61,6 +61,10 @@ if (await requireRedisServer(t)) {
     const onVictim = (await Promise.all(keys.map(async (key) => await cluster.masterOf(key)))).filter((port) => port === victim).length
     t.ok(onVictim >= 1, `${onVictim} of ${people.length} people have their sessions on the master that will be killed (port ${victim})`)
 
+    // Every session written so far has reached the victim's replica: replication is asynchronous, and
+    // what a master acknowledged but had not sent yet is lost with it (the replica, a fresh one here,
+    // confirms what it received once a second).
+    await cluster.waitReplicated(victim)
     let readinessDropped = false
     const report = await pageViewsThrough(stacks, people, async () => {
       await cluster.kill(victim)
