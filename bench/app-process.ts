@@ -11,7 +11,7 @@
  *   close
  */
 import type { FastifyInstance } from 'fastify'
-import type { Cluster } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { RedisSessionStore } from '../src/session/stores/redis.js'
 import type { ReadCacheStats } from '../src/session/stores/tracking-cache.js'
 import { buildApp } from '../src/app.js'
@@ -76,6 +76,20 @@ function countStoreUse(built: FastifyInstance): void {
     counted.commands[command.name] = (counted.commands[command.name] ?? 0) + 1
     return send(command, ...rest)
   }) as Cluster['sendCommand']
+  // On a cluster the local cache's fence asks the key's master ROLE on that node's own connection,
+  // past the Cluster object: counted there (the only command the store sends that way).
+  if ((client as unknown as { isCluster?: boolean }).isCluster === true) {
+    const cluster = client as unknown as Cluster
+    const countRole = (node: Redis): void => {
+      const sendToNode = node.sendCommand.bind(node)
+      node.sendCommand = ((command, ...rest) => {
+        if (command.name.toLowerCase() === 'role') counted.commands.role = (counted.commands.role ?? 0) + 1
+        return sendToNode(command, ...rest)
+      }) as Redis['sendCommand']
+    }
+    for (const node of cluster.nodes('all')) countRole(node)
+    cluster.on('+node', countRole)
+  }
 }
 
 /** The app (whose session store `session` reads), when this process runs it. */

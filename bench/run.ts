@@ -32,7 +32,9 @@
  * ceiling's CPU per request; its p99 latency against the ceiling's; and what a page view asks of
  * others: no call to Cognito, no write to the session store (counted in each app process:
  * app-process.ts `stats`). For the Redis store it also prints the commands a page view sends (its
- * local cache, src/session/stores/tracking-cache.ts, leaves a fence of two PINGs per batch of hits).
+ * local cache, src/session/stores/tracking-cache.ts, leaves a fence per batch of hits: a PING on each
+ * of its two connections, or on a cluster ROLE to the key's master and a PING to its subscriber; the
+ * subscriber's PINGs are not counted).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'

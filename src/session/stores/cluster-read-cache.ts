@@ -25,6 +25,8 @@ import { InvalidationTracker, type FenceDone, type ReadCache, type TrackingSink,
 import type { StoreLogger } from './types.js'
 
 const SLOTS = 16384
+/** How many keys' slots are remembered (then forgotten all at once). */
+const SLOT_MEMO_MAX = 10_000
 
 /** Waits between attempts of a subscriber to reach its node again (the node's own connection is the client's). */
 function subscriberRetry (attempt: number): number {
@@ -105,8 +107,17 @@ export class ClusterTracking {
 
   /** The master of `key`'s slot, as the client's slot map has it ("host:port"). */
   ownerOf (key: string): string | undefined {
-    return this.#cluster.slots[calculateSlot(key)]?.[0]
+    let slot = this.#slots.get(key)
+    if (slot === undefined) {
+      if (this.#slots.size >= SLOT_MEMO_MAX) this.#slots.clear()
+      slot = calculateSlot(key)
+      this.#slots.set(key, slot)
+    }
+    return this.#cluster.slots[slot]?.[0]
   }
+
+  /** Recent keys' slots: a page view asks twice, and its session's key is the same at each page view. */
+  readonly #slots = new Map<string, number>()
 
   /** A tracker's state changed: the cache is on while every master's tracker is, off otherwise. */
   changed (unsupported = false): void {
