@@ -27,3 +27,16 @@ export class TestClock implements Clock {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
+
+/** Polls `check` every 10 ms until it holds (true), or fails the test after `ms` (false). */
+export async function until(t: { fail: (message: string) => unknown }, what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      t.fail(`timed out waiting until ${what}`)
+      return false
+    }
+    await sleep(10)
+  }
+  return true
+}

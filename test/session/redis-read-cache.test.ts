@@ -9,23 +9,12 @@ import { Redis } from 'ioredis'
 import type { Session } from 'fastify'
 import { RedisSessionStore, sessionKey, type RedisSessionStoreOptions } from '../../src/session/stores/redis.js'
 import { ReadCache } from '../../src/session/stores/tracking-cache.js'
-import { sleep } from '../helpers/clock.js'
+import { until } from '../helpers/clock.js'
 import { REDIS_URL, deleteKeys, requireRedis, startOwnRedis, uniquePrefix } from '../helpers/redis.js'
 import { countCommands, destroy, get, set } from '../helpers/store-calls.js'
 
 
 
-/** Polls `check` every 10 ms until it holds (or fails the test after `ms`). */
-async function until (t: Test, what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      t.fail(`timed out waiting until ${what}`)
-      return
-    }
-    await sleep(10)
-  }
-}
 
 const stateOf = (store: RedisSessionStore) => store.readCacheStats()?.state
 

@@ -8,23 +8,14 @@
 import t, { type Test } from 'tap'
 import { Cluster, Redis } from 'ioredis'
 import { RedisSessionStore, sessionKey, type RedisSessionStoreOptions } from '../../src/session/stores/redis.js'
-import { sleep } from '../helpers/clock.js'
+import { sleep, until as untilWithin } from '../helpers/clock.js'
 import { onNode, requireRedisServer, startRedisCluster, type OwnRedisCluster } from '../helpers/redis-cluster.js'
 import { uniquePrefix } from '../helpers/redis.js'
 import { countCommands, destroy, get, set } from '../helpers/store-calls.js'
 
-/** Polls `check` every 10 ms until it holds (or fails the test after `ms`). */
-async function until (t: Test, what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      t.fail(`timed out waiting until ${what}`)
-      return false
-    }
-    await sleep(10)
-  }
-  return true
-}
+
+/** As `until` (../helpers/clock.ts), waiting up to 10 s by default: a cluster client may take one periodic slot-map refresh (5 s) to follow a change. */
+const until = async (t: Test, what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> => await untilWithin(t, what, check, ms)
 
 const stateOf = (store: RedisSessionStore): string | undefined => store.readCacheStats()?.state
 
