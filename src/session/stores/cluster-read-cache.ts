@@ -164,7 +164,12 @@ export class ClusterTracking {
       this.#topology = topology
       this.cache.flush()
     }
-    const masters = this.#masters() ?? []
+    const masters = this.#masters()
+    if (masters === undefined) {
+      // The map names a master the client has no connection to (yet): off until it has, trackers kept.
+      this.changed()
+      return
+    }
     const current = new Map(masters.map((node) => [nodeKey(node), node]))
     for (const [key, tracking] of this.#nodes) {
       if (current.get(key) !== tracking.node) {
