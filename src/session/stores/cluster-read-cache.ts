@@ -20,7 +20,7 @@
  */
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
-import { nodeKey } from './redis-cluster.js'
+import { nodeKey, slotMasters } from './redis-cluster.js'
 import { InvalidationTracker, type FenceDone, type ReadCache, type TrackingSink, type TrackingState } from './tracking-cache.js'
 import type { StoreLogger } from './types.js'
 
@@ -92,6 +92,8 @@ export class ClusterTracking {
   #topology = ''
   #closed = false
   #unsupported = false
+  /** Recent keys' slots: a page view asks twice, and its session's key is the same at each page view. */
+  readonly #slots = new Map<string, number>()
   readonly #reconcile = (): void => { this.#update() }
 
   constructor (cache: ReadCache<unknown>, cluster: Cluster, options: ClusterTrackingOptions = {}) {
@@ -116,9 +118,6 @@ export class ClusterTracking {
     return this.#cluster.slots[slot]?.[0]
   }
 
-  /** Recent keys' slots: a page view asks twice, and its session's key is the same at each page view. */
-  readonly #slots = new Map<string, number>()
-
   /** A tracker's state changed: the cache is on while every master's tracker is, off otherwise. */
   changed (unsupported = false): void {
     if (this.#closed || this.#unsupported) return
@@ -129,31 +128,13 @@ export class ClusterTracking {
       this.#closeAll()
       return
     }
-    const masters = this.#masters()
+    const masters = slotMasters(this.#cluster)
     const allOn = masters !== undefined && masters.length > 0 && masters.every((node) => this.#nodes.get(nodeKey(node))?.state === 'on')
     if (allOn) {
       if (this.cache.state !== 'on') this.cache.enable()
     } else if (this.cache.state === 'on' || this.cache.state === 'starting') {
       this.cache.disable('off')
     }
-  }
-
-  /** The connections to the masters that own slots, or undefined while a slot has none. */
-  #masters (): Redis[] | undefined {
-    const byKey = new Map(this.#cluster.nodes('master').map((node) => [nodeKey(node), node]))
-    const owners = new Set<string>()
-    for (let slot = 0; slot < SLOTS; slot++) {
-      const owner = this.#cluster.slots[slot]?.[0]
-      if (owner === undefined) return undefined
-      owners.add(owner)
-    }
-    const masters: Redis[] = []
-    for (const owner of owners) {
-      const node = byKey.get(owner)
-      if (node === undefined) return undefined
-      masters.push(node)
-    }
-    return masters
   }
 
   /** After the client changed its slot map or its connections: a tracker per master, no other; a new map drops everything. */
@@ -164,9 +145,9 @@ export class ClusterTracking {
       this.#topology = topology
       this.cache.flush()
     }
-    const masters = this.#masters()
+    const masters = slotMasters(this.#cluster)
     if (masters === undefined) {
-      // The map names a master the client has no connection to (yet): off until it has, trackers kept.
+      // The map names a master the client has no usable connection to (yet): off until it has, trackers kept.
       this.changed()
       return
     }
