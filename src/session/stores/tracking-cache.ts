@@ -306,7 +306,6 @@ export class InvalidationTracker {
   /** Lookups waiting for the next fence (one for all the lookups of an event-loop turn). */
   #waiting: FenceDone[] = []
   #fenceScheduled = false
-  #fenceInFlight = false
   readonly #listeners: Array<[Redis, string, (...args: never[]) => void]> = []
 
   constructor (cache: TrackingSink, command: Redis, options: InvalidationTrackerOptions = {}) {
@@ -347,44 +346,29 @@ export class InvalidationTracker {
    * tracking was turned on for. `done(false)` when a connection changed or the subscriber failed
    * (read Redis instead); `done(false, error)` when the command connection did not answer.
    * The lookups of one event-loop turn share one fence, sent at the end of the turn (after they
-   * all came in), or when the fence in flight ends (see #sendFence). Given to the cache with `cache.useFence((done) => { tracker.fence(done) })`.
+   * all came in). Given to the cache with `cache.useFence((done) => { tracker.fence(done) })`.
    */
   fence (done: FenceDone): void {
     this.#waiting.push(done)
-    if (!this.#fenceInFlight) this.#scheduleFence()
-  }
-
-  #scheduleFence (): void {
     if (this.#fenceScheduled) return
     this.#fenceScheduled = true
     setImmediate(() => { this.#sendFence() })
   }
 
-  /**
-   * Sends one fence for every lookup waiting. At most one is in flight: lookups that come in
-   * meanwhile wait for it to end and share the next one (it cannot serve them: it was sent before
-   * they came in), so under load a fence serves the page views of several event-loop turns.
-   */
   #sendFence (): void {
     this.#fenceScheduled = false
     const waiting = this.#waiting
     this.#waiting = []
     const commandGeneration = this.#commandGeneration
     const subscriberGeneration = this.#subscriberGeneration
-    let finished = false
     const finish = (answered: boolean, error?: unknown): void => {
-      if (finished) return
-      finished = true
-      this.#fenceInFlight = false
       const ok = answered && commandGeneration === this.#commandGeneration && subscriberGeneration === this.#subscriberGeneration && this.#cache.state === 'on'
       for (const done of waiting) done(ok, error)
-      if (this.#waiting.length > 0) this.#scheduleFence()
     }
     if (this.#closed || this.#cache.state !== 'on' || this.subscriber.status !== 'ready' || this.#command.status !== 'ready') {
       finish(false)
       return
     }
-    this.#fenceInFlight = true
     const subscriber = this.subscriber.ping()
     subscriber.catch(() => {})
     const command = this.#fenceCommand === 'role' ? this.#command.call('ROLE') : this.#command.ping()
