@@ -4,6 +4,8 @@
  * the ceiling, or the same view behind express-openid-connect (express-oidc.ts). Driven by run.ts
  * over IPC:
  *   start   { kind: 'app', env } | { kind: 'ceiling', data } | { kind: 'express-openid-connect', … }  → { url }
+ *   ceiling { data, production } → { url } of a ceiling in this same process, beside the app (the
+ *             bare render measured where the app is: same process, same CPU, same code in memory)
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
  *   stats   → what the app asked of its session store so far: writes (set, destroy), and for the Redis
@@ -27,6 +29,7 @@ export type TargetStart =
 
 export type TargetRequest =
   | { id: number; cmd: 'start'; start: TargetStart }
+  | { id: number; cmd: 'ceiling'; data: Record<string, unknown>; production: boolean }
   | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'session'; sid: string }
   | { id: number; cmd: 'stats' }
@@ -95,6 +98,8 @@ function countStoreUse(built: FastifyInstance): void {
 /** The app (whose session store `session` reads), when this process runs it. */
 let app: FastifyInstance | undefined
 let close: (() => Promise<unknown>) | undefined
+/** The ceiling started beside the app (`ceiling`), if any. */
+let sideCeiling: FastifyInstance | undefined
 
 async function start(what: TargetStart): Promise<{ url: string }> {
   if (what.kind === 'ceiling') {
@@ -122,6 +127,12 @@ async function answer(request: TargetRequest): Promise<unknown> {
   switch (request.cmd) {
     case 'start':
       return start(request.start)
+    case 'ceiling': {
+      if (sideCeiling) throw new Error('a ceiling is already running in this process')
+      const ceiling = await startCeiling(request.data, request.production)
+      sideCeiling = ceiling.app
+      return { url: ceiling.url }
+    }
     case 'cpu': {
       const { user, system } = process.cpuUsage()
       return user + system
@@ -135,6 +146,7 @@ async function answer(request: TargetRequest): Promise<unknown> {
       return { writes: counted.writes, commands: { ...counted.commands }, ...(cache ? { cache } : {}) } satisfies StoreStats
     }
     case 'close':
+      await sideCeiling?.close()
       await close?.()
       setImmediate(() => process.exit(0))
       return null
