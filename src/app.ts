@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import cognitoAuth from './auth/index.js'
 import type { Config } from './config/index.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { AccessLogController, generateRequestId, loggerOptions } from './lib/logger.js'
+import { AccessLogController, createRequestLogger, generateRequestId, loggerOptions } from './lib/logger.js'
 import { createSessionStore, sessionPlugin, type AppSessionStore } from './session/index.js'
 import { APP_AUTH_PATHS } from './web/auth-paths.js'
 import errorPagesPlugin, { answerClientError, answerFrameworkError } from './web/error-pages.js'
@@ -33,6 +33,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const app: FastifyInstance = Fastify({
     logger: loggerOptions(server.logLevel, deps.logStream),
     genReqId: generateRequestId,
+    childLoggerFactory: createRequestLogger,
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
     bodyLimit: 64 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
