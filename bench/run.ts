@@ -27,10 +27,14 @@
  * REDIS_URL (redis://127.0.0.1:6379), BENCH_ONLY (e.g. "memory": run only these of ceiling, memory, memory-log, redis, redis-cluster, express-oidc, anonymous).
  * To see where the time goes: BENCH_CPU_PROF=prof npm run bench (CPU profiles of each target's process in prof/<target>/; the largest file is the main thread).
  *
+ * BENCH_PIN (targets on a CPU of their own, default on), BENCH_INSTRUCTIONS (count instructions under
+ * callgrind, default on where valgrind is), BENCH_INSTR_PAIRS (6), BENCH_INSTR_REQUESTS (300).
+ *
  * The budget (the constants below) bounds what the app adds to the bare render of the same view: a
- * target's CPU µs per request minus the ceiling's, both measured in the same run, as a share of the
- * ceiling's CPU per request; its p99 latency against the ceiling's; and what a page view asks of
- * others: no call to Cognito, no write to the session store (counted in each app process:
+ * target's CPU per request over the ceiling's beside it in the same process (instructions under
+ * callgrind, see INSTRUCTIONS; CPU time of paired slices where valgrind is missing), as a share of the
+ * ceiling's; its p99 latency against that ceiling's (median over the paired slices); and what a page
+ * view asks of others: no call to Cognito, no write to the session store (counted in each app process:
  * app-process.ts `stats`). For the Redis store it also prints the commands a page view sends (its
  * local cache, src/session/stores/tracking-cache.ts, leaves a fence per batch of hits: a PING on each
  * of its two connections, or on a cluster ROLE to the key's master and a PING to its subscriber; the
