@@ -60,10 +60,12 @@ const ALREADY_SIGNED_IN = 'You are already signed in.'
 export default async function pageRoutes(app: FastifyInstance, { clock = systemClock, secureCookies = false }: PageRoutesOptions): Promise<void> {
   const { idleTimeoutMs } = app.sessionLifetime
   // `?signed-in=already` (set by the sign-in component): a fixed note, on any page, for a person signed in.
-  app.addHook('preHandler', async (request, reply) => {
+  // (A callback hook: it runs on every page view and does no I/O, so it allocates no promise.)
+  app.addHook('preHandler', (request, reply, done) => {
     if ((request.query as Record<string, unknown>)['signed-in'] === 'already' && request.session?.user) {
       reply.locals = { ...reply.locals, notice: ALREADY_SIGNED_IN }
     }
+    done()
   })
   app.get('/', async (request, reply) => {
     const user = request.session?.user
