@@ -338,6 +338,8 @@ interface InstructionRow {
   share: number
   /** Each pair's added share, in order. */
   shares: number[]
+  /** How long a counted window lasted (median): the process's own background work (timers, V8's idle-time tasks) grows with it. */
+  windowSeconds: number
 }
 
 function median(values: number[]): number {
@@ -755,9 +757,12 @@ async function main(): Promise<void> {
       const ceilingUrl = instance.ceilingUrl as string
       const appUrl = `${app.url}/logged-in`
       const pid = String(app.pid)
+      const seconds: number[] = []
       const count = async (url: string, headers: Record<string, string>): Promise<number> => {
         await callgrindControl('--zero', pid)
+        const started = performance.now()
         const result = await load(url, headers, 0, INSTR_REQUESTS)
+        seconds.push((performance.now() - started) / 1000)
         if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0 || result.requests === 0) {
           throw new Error(`${name} under callgrind: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
         }
@@ -780,6 +785,7 @@ async function main(): Promise<void> {
         added: median(pairs.map((p) => p.target - p.ceiling)),
         share: median(pairs.map((p) => p.target / p.ceiling - 1)),
         shares: pairs.map((p) => p.target / p.ceiling - 1),
+        windowSeconds: median(seconds),
       })
     }
   }
@@ -903,7 +909,7 @@ async function main(): Promise<void> {
     console.log(`Instructions per page view under callgrind, against the ceiling beside it (${INSTR_PAIRS} pairs of ${fmt(INSTR_REQUESTS)} requests each; medians):`)
     for (const r of instructionRows) {
       console.log(
-        `  ${r.name.padEnd(13)} ceiling ${fmt(r.ceiling / 1000)}k, target ${fmt(r.target / 1000)}k: added ${signed(r.added / 1000)}k (${signed(r.share * 100, 1)} %); pairs ${r.shares.map((x) => `${signed(x * 100, 1)} %`).join(', ')}`,
+        `  ${r.name.padEnd(13)} ceiling ${fmt(r.ceiling / 1000)}k, target ${fmt(r.target / 1000)}k: added ${signed(r.added / 1000)}k (${signed(r.share * 100, 1)} %); pairs ${r.shares.map((x) => `${signed(x * 100, 1)} %`).join(', ')}; windows of ${fmt(r.windowSeconds, 1)} s`,
       )
     }
   } else {
