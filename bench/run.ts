@@ -338,6 +338,8 @@ interface InstructionRow {
   share: number
   /** Each pair's added share, in order. */
   shares: number[]
+  /** Redis commands per page view during the counted windows (the fence's share), for the Redis targets. */
+  commandsPerRequest?: number
   /** How long a counted window lasted (median): the process's own background work (timers, V8's idle-time tasks) grows with it. */
   windowSeconds: number
 }
@@ -772,14 +774,20 @@ async function main(): Promise<void> {
       await callgrindControl('--instr=on', pid)
       for (const [url, headers] of [[appUrl, { cookie }], [ceilingUrl, {}]] as const) await load(url, headers, 0, INSTR_REQUESTS)
       const pairs: Array<{ target: number; ceiling: number }> = []
+      const statsBefore = await app.stats()
       for (let i = 0; i < INSTR_PAIRS; i++) {
         const ceilingFirst = i % 2 === 0
         const first = await count(ceilingFirst ? ceilingUrl : appUrl, ceilingFirst ? {} : { cookie })
         const second = await count(ceilingFirst ? appUrl : ceilingUrl, ceilingFirst ? { cookie } : {})
         pairs.push(ceilingFirst ? { ceiling: first, target: second } : { ceiling: second, target: first })
       }
+      // What the page views sent to Redis meanwhile (the ceiling's requests send nothing): under
+      // callgrind every request takes longer, so fewer arrive together and share a fence.
+      const use = storeUse(statsBefore, await app.stats())
+      const commands = commandCount(use) / (INSTR_PAIRS * INSTR_REQUESTS)
       instructionRows.push({
         name,
+        ...(commands > 0 ? { commandsPerRequest: commands } : {}),
         ceiling: median(pairs.map((p) => p.ceiling)),
         target: median(pairs.map((p) => p.target)),
         added: median(pairs.map((p) => p.target - p.ceiling)),
@@ -909,7 +917,7 @@ async function main(): Promise<void> {
     console.log(`Instructions per page view under callgrind, against the ceiling beside it (${INSTR_PAIRS} pairs of ${fmt(INSTR_REQUESTS)} requests each; medians):`)
     for (const r of instructionRows) {
       console.log(
-        `  ${r.name.padEnd(13)} ceiling ${fmt(r.ceiling / 1000)}k, target ${fmt(r.target / 1000)}k: added ${signed(r.added / 1000)}k (${signed(r.share * 100, 1)} %); pairs ${r.shares.map((x) => `${signed(x * 100, 1)} %`).join(', ')}; windows of ${fmt(r.windowSeconds, 1)} s`,
+        `  ${r.name.padEnd(13)} ceiling ${fmt(r.ceiling / 1000)}k, target ${fmt(r.target / 1000)}k: added ${signed(r.added / 1000)}k (${signed(r.share * 100, 1)} %); pairs ${r.shares.map((x) => `${signed(x * 100, 1)} %`).join(', ')}; windows of ${fmt(r.windowSeconds, 1)} s${r.commandsPerRequest === undefined ? '' : `; ${fmt(r.commandsPerRequest, 2)} Redis commands per page view`}`,
       )
     }
   } else {
