@@ -138,8 +138,8 @@ function runs(program: string, args: string[]): boolean {
  */
 const INSTRUCTIONS = process.env.BENCH_INSTRUCTIONS !== '0' && runs('valgrind', ['--version']) && runs('callgrind_control', ['--version'])
 const CALLGRIND_ARGS = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${devNull}`, '--quiet']
-const INSTR_REQUESTS = Math.max(10, Math.round(Number(process.env.BENCH_INSTR_REQUESTS ?? 300)))
-const INSTR_PAIRS = Math.max(1, Math.round(Number(process.env.BENCH_INSTR_PAIRS ?? 6)))
+const INSTR_REQUESTS = Math.max(10, Math.round(num('BENCH_INSTR_REQUESTS', 300)))
+const INSTR_PAIRS = Math.max(1, Math.round(num('BENCH_INSTR_PAIRS', 6)))
 const execFileAsync = promisify(execFile)
 
 /** callgrind_control's answer. */
