@@ -155,9 +155,9 @@ type LogArgs = [unknown, ...unknown[]]
  * The request's logger, made when the request writes its first line rather than when it comes in.
  * Fastify gives every request a pino child logger carrying its request id (pino serialises the
  * bindings when the child is made), and most page views never write a line (ACCESS_LOG=errors):
- * the child was a sixth of what a page view adds over the bare render's work. A line written through
- * this one is the very line the child writes (same bindings, options, redaction and serializers),
- * and a line below the level makes no child at all.
+ * making it was one of the larger items a page view adds over the bare render (CPU profile). A
+ * line written through this one is the very line the child writes (same bindings, options,
+ * redaction and serializers), and a line below the level makes no child at all.
  */
 class RequestLogger {
   readonly #parent: FastifyBaseLogger
