@@ -129,8 +129,8 @@ function runs(program: string, args: string[]): boolean {
 /**
  * CPU per page view counted in instructions (BENCH_INSTRUCTIONS, on by default where valgrind is
  * installed): one more process per budgeted target runs under callgrind, with a ceiling beside the
- * app, and callgrind counts the instructions every thread of it executes while a given number of
- * requests are served, the app's and the ceiling's in turn. Unlike CPU time, the count does not
+ * app, and callgrind counts the instructions its main thread executes while a given number of
+ * requests are served, the app's and the ceiling's in turn (see instructionsCounted). Unlike CPU time, the count does not
  * move with what else the machine (or the host under this VM) is doing: on a shared 2-core VM the
  * ceiling's CPU time per request was seen to fall from 270 to 145 µs within one run, and two slices
  * a second apart to differ by a fifth, more than the budget's whole margin. It is user-space work
@@ -303,6 +303,13 @@ function addUse(total: StoreUse | undefined, use: StoreUse | undefined): StoreUs
   if (!total) return { ...use, commands: { ...use.commands } }
   for (const [name, n] of Object.entries(use.commands)) total.commands[name] = (total.commands[name] ?? 0) + n
   return { ...total, writes: total.writes + use.writes, hits: total.hits + use.hits, misses: total.misses + use.misses }
+}
+
+/** Ends the run when a slice met anything but 2xx answers (its figures would not be the page's). */
+function checkAnswers(name: string, result: LoadResult): void {
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
+    throw new Error(`${name}: unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
+  }
 }
 
 const commandCount = (use: StoreUse) => Object.values(use.commands).reduce((sum, n) => sum + n, 0)
@@ -618,31 +625,26 @@ async function main(): Promise<void> {
   }
 
   /** One slice: the load's figures, the target process's CPU time per request, what reached Cognito. */
+  /** One slice of load on `url`, served by `server`, with that process's CPU time per request over it. */
+  async function timedSlice(name: string, server: TargetProcess, url: string, headers: Record<string, string>): Promise<Measured> {
+    const cpuBefore = await server.cpu()
+    const result = await load(url, headers, DURATION)
+    const cpu = (await server.cpu()) - cpuBefore
+    checkAnswers(name, result)
+    return { ...result, cpuMicrosPerRequest: result.requests > 0 ? cpu / result.requests : 0 }
+  }
+
   async function measure(target: Target, instance: Instance): Promise<{ result: Measured; cognitoCalls: number; store?: StoreUse }> {
     const cognitoBefore = cognito.requests.length
     const statsBefore = target.countsStore ? await instance.process.stats() : undefined
-    const cpuBefore = await instance.process.cpu()
-    const result = await load(`${instance.process.url}${target.path}`, instance.headers, DURATION)
-    const cpu = (await instance.process.cpu()) - cpuBefore
+    const result = await timedSlice(target.name, instance.process, `${instance.process.url}${target.path}`, instance.headers)
     const store = statsBefore ? storeUse(statsBefore, await instance.process.stats()) : undefined
-    if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
-      throw new Error(`${target.name}: unexpected answers: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
-    }
-    return {
-      result: { ...result, cpuMicrosPerRequest: result.requests > 0 ? cpu / result.requests : 0 },
-      cognitoCalls: cognito.requests.length - cognitoBefore,
-      ...(store ? { store } : {}),
-    }
+    return { result, cognitoCalls: cognito.requests.length - cognitoBefore, ...(store ? { store } : {}) }
   }
 
   /** One slice of the ceiling beside the app, in the instance's own process. */
-  async function measureBeside(ceilingUrl: string, instance: Instance): Promise<Measured> {
-    const cpuBefore = await instance.process.cpu()
-    const result = await load(ceilingUrl, {}, DURATION)
-    const cpu = (await instance.process.cpu()) - cpuBefore
-    if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) throw new Error(`ceiling beside the app: unexpected answers`)
-    return { ...result, cpuMicrosPerRequest: result.requests > 0 ? cpu / result.requests : 0 }
-  }
+  const measureBeside = (ceilingUrl: string, instance: Instance): Promise<Measured> =>
+    timedSlice('the ceiling beside the app', instance.process, ceilingUrl, {})
 
   // Each process is warmed up once, before its first slice (and the ceiling beside the app, once per process).
   const warmed = new Set<string>()
@@ -696,9 +698,10 @@ async function main(): Promise<void> {
     const pairs = slices.filter((m): m is Slice & { beside: Measured } => m.beside !== undefined && m.beside.cpuMicrosPerRequest > 0)
     if (pairs.length === 0) return undefined
     const instances = [...new Set(pairs.map((m) => m.instance))].sort((a, b) => a - b)
+    const shareOf = (m: (typeof pairs)[number]) => m.result.cpuMicrosPerRequest / m.beside.cpuMicrosPerRequest - 1
     return {
       rounds: pairs.length,
-      perProcess: instances.map((i) => median(pairs.filter((m) => m.instance === i).map((m) => m.result.cpuMicrosPerRequest / m.beside.cpuMicrosPerRequest - 1))),
+      perProcess: instances.map((i) => median(pairs.filter((m) => m.instance === i).map(shareOf))),
       ceilingCpu: cpuPerRequest(pairs.map((m) => ({ ...m, result: m.beside }))),
       cpu: cpuPerRequest(pairs),
       ceilingP99: median(pairs.map((m) => m.beside.p99)),
@@ -708,7 +711,7 @@ async function main(): Promise<void> {
         ? {
             added: {
               micros: median(pairs.map((m) => m.result.cpuMicrosPerRequest - m.beside.cpuMicrosPerRequest)),
-              share: median(pairs.map((m) => m.result.cpuMicrosPerRequest / m.beside.cpuMicrosPerRequest - 1)),
+              share: median(pairs.map(shareOf)),
             },
           }
         : {}),
@@ -765,9 +768,8 @@ async function main(): Promise<void> {
         const started = performance.now()
         const result = await load(url, headers, 0, INSTR_REQUESTS)
         seconds.push((performance.now() - started) / 1000)
-        if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0 || result.requests === 0) {
-          throw new Error(`${name} under callgrind: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`)
-        }
+        checkAnswers(`${name} under callgrind`, result)
+        if (result.requests === 0) throw new Error(`${name} under callgrind: no request answered`)
         return (await instructionsCounted(app.pid)) / result.requests
       }
       for (const [url, headers] of [[appUrl, { cookie }], [ceilingUrl, {}]] as const) await load(url, headers, 0, 20 * INSTR_REQUESTS)
@@ -924,7 +926,9 @@ async function main(): Promise<void> {
     console.log(`Instructions per page view: ${instructionsNote ?? 'no budgeted target in this run'}`)
   }
   console.log('')
-  console.log('Budget (added CPU: instructions per page view over the ceiling\'s beside the app, in the same process, under callgrind; p99: time, paired slices):')
+  console.log(
+    `Budget (added CPU: ${instructionRows.length > 0 ? 'instructions per page view under callgrind' : 'CPU time of the paired slices'}, over the ceiling's beside the app in the same process; p99: time, paired slices):`,
+  )
   for (const [label, ok] of checks) console.log(`  ${ok === undefined ? '—   ' : ok ? 'ok  ' : 'over'} ${label}`)
   if (memoryLog?.beside?.added) console.log(`       (memory-log, an access line per page view, not budgeted: ${addedText(memoryLog.beside.added)})`)
 }

@@ -67,8 +67,7 @@ export function installFingerprint(): boolean {
     const Session = createRequire(import.meta.url)('@fastify/session/lib/session.js') as SessionClass
     const proto = Session.prototype
     const hashKey = Object.getOwnPropertySymbols(proto).find((symbol) => symbol.description === 'hash')
-    const original = proto.isModified
-    if (hashKey !== undefined && typeof proto[hashKey] === 'function' && typeof original === 'function') {
+    if (hashKey !== undefined && typeof proto[hashKey] === 'function' && typeof proto.isModified === 'function') {
       proto[hashKey] = function sessionFingerprint(this: object): unknown[] {
         return fingerprint(this)
       }
