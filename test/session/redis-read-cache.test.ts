@@ -239,15 +239,20 @@ if (await requireRedis(t)) {
   })
 
   const turn = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
-
-  t.test('one fence out at a time: lookups that come in while it is out wait for the next one, sent once it is back', async (t) => {
+  /** A store with tracking on, on a Redis server of the test's own (CLIENT PAUSE holds no other test), and a client to pause it with. */
+  const ownServerStore = async (t: Test, opts: Partial<RedisSessionStoreOptions> = {}) => {
     const own = await startOwnRedis()
     t.teardown(() => own.close())
-    const store = new RedisSessionStore({ url: own.url, prefix })
+    const store = new RedisSessionStore({ url: own.url, prefix, ...opts })
     t.teardown(() => store.close())
     await until(t, 'tracking is on', () => stateOf(store) === 'on')
     const admin = new Redis(own.url)
     t.teardown(() => { admin.disconnect() })
+    return { store, admin }
+  }
+
+  t.test('one fence out at a time: lookups that come in while it is out wait for the next one, sent once it is back', async (t) => {
+    const { store, admin } = await ownServerStore(t)
     await set(store, 'fenced', { v: 1 })
     await get(store, 'fenced')
     const sent = countCommands(store.client)
@@ -268,13 +273,7 @@ if (await requireRedis(t)) {
   })
 
   t.test('FLT-14 a fence Redis does not answer: the lookups waiting behind it fail with it, not a command timeout later', async (t) => {
-    const own = await startOwnRedis()
-    t.teardown(() => own.close())
-    const store = new RedisSessionStore({ url: own.url, prefix, commandTimeoutMs: 400 })
-    t.teardown(() => store.close())
-    await until(t, 'tracking is on', () => stateOf(store) === 'on')
-    const admin = new Redis(own.url)
-    t.teardown(() => { admin.disconnect() })
+    const { store, admin } = await ownServerStore(t, { commandTimeoutMs: 400 })
     await set(store, 'unanswered', { v: 1 })
     await get(store, 'unanswered')
     await admin.call('CLIENT', 'PAUSE', '1500', 'ALL')
