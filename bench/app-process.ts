@@ -4,8 +4,9 @@
  * the ceiling, or the same view behind express-openid-connect (express-oidc.ts). Driven by run.ts
  * over IPC:
  *   start   { kind: 'app', env } | { kind: 'ceiling', data } | { kind: 'express-openid-connect', … }  → { url }
- *   ceiling { data, production } → { url } of a ceiling in this same process, beside the app (the
- *             bare render measured where the app is: same process, same CPU, same code in memory)
+ *   ceiling { data, production, secured? } → { url } of a ceiling in this same process, beside the app
+ *             (the bare render measured where the app is: same process, same CPU, same code in
+ *             memory); with `secured`, one that also sends the app's security headers
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
  *   stats   → what the app asked of its session store so far: writes (set, destroy), and for the Redis
@@ -29,7 +30,7 @@ export type TargetStart =
 
 export type TargetRequest =
   | { id: number; cmd: 'start'; start: TargetStart }
-  | { id: number; cmd: 'ceiling'; data: Record<string, unknown>; production: boolean }
+  | { id: number; cmd: 'ceiling'; data: Record<string, unknown>; production: boolean; secured?: boolean }
   | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'session'; sid: string }
   | { id: number; cmd: 'stats' }
@@ -98,8 +99,8 @@ function countStoreUse(built: FastifyInstance): void {
 /** The app (whose session store `session` reads), when this process runs it. */
 let app: FastifyInstance | undefined
 let close: (() => Promise<unknown>) | undefined
-/** The ceiling started beside the app (`ceiling`), if any. */
-let sideCeiling: FastifyInstance | undefined
+/** The ceilings started beside the app (`ceiling`), by kind. */
+const sideCeilings = new Map<'bare' | 'secured', FastifyInstance>()
 
 async function start(what: TargetStart): Promise<{ url: string }> {
   if (what.kind === 'ceiling') {
@@ -128,9 +129,11 @@ async function answer(request: TargetRequest): Promise<unknown> {
     case 'start':
       return start(request.start)
     case 'ceiling': {
-      if (sideCeiling) throw new Error('a ceiling is already running in this process')
-      const ceiling = await startCeiling(request.data, request.production)
-      sideCeiling = ceiling.app
+      const kind = request.secured === true ? 'secured' : 'bare'
+      if (sideCeilings.has(kind)) throw new Error(`a ${kind} ceiling is already running in this process`)
+      if (kind === 'secured' && !app) throw new Error('a secured ceiling needs the app (its headers)')
+      const ceiling = await startCeiling(request.data, request.production, kind === 'secured' ? app?.securityHeaders() : undefined)
+      sideCeilings.set(kind, ceiling.app)
       return { url: ceiling.url }
     }
     case 'cpu': {
@@ -146,7 +149,7 @@ async function answer(request: TargetRequest): Promise<unknown> {
       return { writes: counted.writes, commands: { ...counted.commands }, ...(cache ? { cache } : {}) } satisfies StoreStats
     }
     case 'close':
-      await sideCeiling?.close()
+      for (const ceiling of sideCeilings.values()) await ceiling.close()
       await close?.()
       setImmediate(() => process.exit(0))
       return null

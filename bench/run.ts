@@ -199,6 +199,8 @@ interface TargetProcess {
   session(sid: string): Promise<Session | null>
   /** Starts a ceiling in this same process, beside the app; its URL. */
   ceiling(data: Record<string, unknown>): Promise<string>
+  /** Starts, beside it, a ceiling that also sends the app's security headers; its URL. */
+  securedCeiling(data: Record<string, unknown>): Promise<string>
   /** What the app asked of its session store so far (apps only). */
   stats(): Promise<StoreStats>
 }
@@ -235,6 +237,7 @@ async function startTargetProcess(name: string, start: TargetStart, options: { c
     cpu: async () => (await call({ cmd: 'cpu' })) as number,
     session: async (sid) => (await call({ cmd: 'session', sid })) as Session | null,
     ceiling: async (data) => ((await call({ cmd: 'ceiling', data, production: true })) as { url: string }).url,
+    securedCeiling: async (data) => ((await call({ cmd: 'ceiling', data, production: true, secured: true })) as { url: string }).url,
     stats: async () => (await call({ cmd: 'stats' })) as StoreStats,
   }
 }
@@ -349,6 +352,11 @@ interface InstructionRow {
   commandsPerRequest?: number
   /** How long a counted window lasted (median): the process's own background work (timers, V8's idle-time tasks) grows with it. */
   windowSeconds: number
+  /**
+   * The memory target only: what the app's security headers add to the bare render (a third server
+   * in the same process, the ceiling with those headers, counted in pairs with the ceiling).
+   */
+  headers?: { added: number; share: number }
 }
 
 function median(values: number[]): number {
@@ -760,6 +768,8 @@ async function main(): Promise<void> {
       const { app, cookie } = await startSignedInApp(name, extraEnv, { callgrind: true })
       const instance = await appInstance(app, { cookie })
       const ceilingUrl = instance.ceilingUrl as string
+      // The site's security headers on the bare render: measured once (they are the same for every store).
+      const securedUrl = name === 'memory' ? await app.securedCeiling(ceilingData) : undefined
       const appUrl = `${app.url}/logged-in`
       const pid = String(app.pid)
       const seconds: number[] = []
@@ -772,9 +782,10 @@ async function main(): Promise<void> {
         if (result.requests === 0) throw new Error(`${name} under callgrind: no request answered`)
         return (await instructionsCounted(app.pid)) / result.requests
       }
-      for (const [url, headers] of [[appUrl, { cookie }], [ceilingUrl, {}]] as const) await load(url, headers, 0, 20 * INSTR_REQUESTS)
+      const servers: Array<[string, Record<string, string>]> = [[appUrl, { cookie }], [ceilingUrl, {}], ...(securedUrl === undefined ? [] : [[securedUrl, {}] as [string, Record<string, string>]])]
+      for (const [url, headers] of servers) await load(url, headers, 0, 20 * INSTR_REQUESTS)
       await callgrindControl('--instr=on', pid)
-      for (const [url, headers] of [[appUrl, { cookie }], [ceilingUrl, {}]] as const) await load(url, headers, 0, INSTR_REQUESTS)
+      for (const [url, headers] of servers) await load(url, headers, 0, INSTR_REQUESTS)
       const pairs: Array<{ target: number; ceiling: number }> = []
       const statsBefore = await app.stats()
       for (let i = 0; i < INSTR_PAIRS; i++) {
@@ -787,6 +798,13 @@ async function main(): Promise<void> {
       // callgrind every request takes longer, so fewer arrive together and share a fence.
       const use = storeUse(statsBefore, await app.stats())
       const commands = commandCount(use) / (INSTR_PAIRS * INSTR_REQUESTS)
+      const headerPairs: Array<{ secured: number; ceiling: number }> = []
+      for (let i = 0; securedUrl !== undefined && i < INSTR_PAIRS; i++) {
+        const ceilingFirst = i % 2 === 0
+        const first = await count(ceilingFirst ? ceilingUrl : securedUrl, {})
+        const second = await count(ceilingFirst ? securedUrl : ceilingUrl, {})
+        headerPairs.push(ceilingFirst ? { ceiling: first, secured: second } : { ceiling: second, secured: first })
+      }
       instructionRows.push({
         name,
         ...(commands > 0 ? { commandsPerRequest: commands } : {}),
@@ -796,6 +814,9 @@ async function main(): Promise<void> {
         share: median(pairs.map((p) => p.target / p.ceiling - 1)),
         shares: pairs.map((p) => p.target / p.ceiling - 1),
         windowSeconds: median(seconds),
+        ...(headerPairs.length > 0
+          ? { headers: { added: median(headerPairs.map((p) => p.secured - p.ceiling)), share: median(headerPairs.map((p) => p.secured / p.ceiling - 1)) } }
+          : {}),
       })
     }
   }
@@ -920,6 +941,15 @@ async function main(): Promise<void> {
     for (const r of instructionRows) {
       console.log(
         `  ${r.name.padEnd(13)} ceiling ${fmt(r.ceiling / 1000)}k, target ${fmt(r.target / 1000)}k: added ${signed(r.added / 1000)}k (${signed(r.share * 100, 1)} %); pairs ${r.shares.map((x) => `${signed(x * 100, 1)} %`).join(', ')}; windows of ${fmt(r.windowSeconds, 1)} s${r.commandsPerRequest === undefined ? '' : `; ${fmt(r.commandsPerRequest, 2)} Redis commands per page view`}`,
+      )
+    }
+    // Not a budget line: what part of the added instructions is the site's security headers (the
+    // same on every page, signed in or not, whatever the store).
+    const headers = instructionRows.find((r) => r.headers !== undefined)
+    if (headers?.headers) {
+      const { added, share } = headers.headers
+      console.log(
+        `  of which the security headers (the app's, set on the bare render the way the app sets them; ${INSTR_PAIRS} more pairs): ${signed(added / 1000)}k (${signed(share * 100, 1)} %); the ${headers.name} store's added instructions less theirs: ${signed((headers.added - added) / 1000)}k (${signed(((headers.added - added) / headers.ceiling) * 100, 1)} %)`,
       )
     }
   } else {
