@@ -357,7 +357,12 @@ export class InvalidationTracker {
    */
   fence (done: FenceDone): void {
     this.#waiting.push(done)
-    if (this.#fenceScheduled || this.#fenceOut) return
+    if (!this.#fenceOut) this.#scheduleFence()
+  }
+
+  /** Sends the next fence at the end of this turn of the event loop (once, however many lookups ask). */
+  #scheduleFence (): void {
+    if (this.#fenceScheduled) return
     this.#fenceScheduled = true
     setImmediate(() => { this.#sendFence() })
   }
@@ -372,9 +377,7 @@ export class InvalidationTracker {
       for (const done of waiting) done(false, error)
       return
     }
-    if (this.#fenceScheduled) return
-    this.#fenceScheduled = true
-    setImmediate(() => { this.#sendFence() })
+    this.#scheduleFence()
   }
 
   #sendFence (): void {
