@@ -7,6 +7,8 @@
  *   ceiling { data, production, secured? } → { url } of a ceiling in this same process, beside the app
  *             (the bare render measured where the app is: same process, same CPU, same code in
  *             memory); with `secured`, one that also sends the app's security headers
+ *   quiet   → stops the Redis Cluster client's periodic slot-map refresh in this process (for counting
+ *             instructions: see run.ts); a no-op for the other stores
  *   cpu     → this process's CPU time so far (µs)
  *   session { sid } → the stored session (for the ceiling's data)
  *   stats   → what the app asked of its session store so far: writes (set, destroy), and for the Redis
@@ -31,6 +33,7 @@ export type TargetStart =
 export type TargetRequest =
   | { id: number; cmd: 'start'; start: TargetStart }
   | { id: number; cmd: 'ceiling'; data: Record<string, unknown>; production: boolean; secured?: boolean }
+  | { id: number; cmd: 'quiet' }
   | { id: number; cmd: 'cpu' }
   | { id: number; cmd: 'session'; sid: string }
   | { id: number; cmd: 'stats' }
@@ -135,6 +138,11 @@ async function answer(request: TargetRequest): Promise<unknown> {
       const ceiling = await startCeiling(request.data, request.production, kind === 'secured' ? app?.securityHeaders() : undefined)
       sideCeilings.set(kind, ceiling.app)
       return { url: ceiling.url }
+    }
+    case 'quiet': {
+      const client = (app?.sessionStore.inner as RedisSessionStore | undefined)?.client as unknown as { isCluster?: boolean; clearNodesRefreshInterval?: () => void } | undefined
+      if (client?.isCluster === true) client.clearNodesRefreshInterval?.()
+      return null
     }
     case 'cpu': {
       const { user, system } = process.cpuUsage()
