@@ -802,29 +802,29 @@ async function main(): Promise<void> {
         if (result.requests === 0) throw new Error(`${name} under callgrind: no request answered`)
         return (await instructionsCounted(app.pid)) / result.requests
       }
-      const servers: Array<[string, Record<string, string>]> = [[appUrl, { cookie }], [ceilingUrl, {}], ...(securedUrl === undefined ? [] : [[securedUrl, {}] as [string, Record<string, string>]])]
-      for (const [url, headers] of servers) await load(url, headers, 0, 20 * INSTR_REQUESTS)
+      const servers: Array<{ url: string; headers: Record<string, string> }> = [{ url: appUrl, headers: { cookie } }, { url: ceilingUrl, headers: {} }]
+      if (securedUrl !== undefined) servers.push({ url: securedUrl, headers: {} })
+      for (const { url, headers } of servers) await load(url, headers, 0, 20 * INSTR_REQUESTS)
       await callgrindControl('--instr=on', pid)
-      for (const [url, headers] of servers) await load(url, headers, 0, INSTR_REQUESTS)
-      const pairs: Array<{ target: number; ceiling: number }> = []
-      const statsBefore = await app.stats()
-      for (let i = 0; i < INSTR_PAIRS; i++) {
-        const ceilingFirst = i % 2 === 0
-        const first = await count(ceilingFirst ? ceilingUrl : appUrl, ceilingFirst ? {} : { cookie })
-        const second = await count(ceilingFirst ? appUrl : ceilingUrl, ceilingFirst ? { cookie } : {})
-        pairs.push(ceilingFirst ? { ceiling: first, target: second } : { ceiling: second, target: first })
+      for (const { url, headers } of servers) await load(url, headers, 0, INSTR_REQUESTS)
+      /** INSTR_PAIRS pairs of windows, the ceiling's and `url`'s, which goes first alternating. */
+      const countPairs = async (url: string, headers: Record<string, string>): Promise<Array<{ ceiling: number; target: number }>> => {
+        const counted: Array<{ ceiling: number; target: number }> = []
+        for (let i = 0; i < INSTR_PAIRS; i++) {
+          const ceilingFirst = i % 2 === 0
+          const first = await count(ceilingFirst ? ceilingUrl : url, ceilingFirst ? {} : headers)
+          const second = await count(ceilingFirst ? url : ceilingUrl, ceilingFirst ? headers : {})
+          counted.push(ceilingFirst ? { ceiling: first, target: second } : { ceiling: second, target: first })
+        }
+        return counted
       }
+      const statsBefore = await app.stats()
+      const pairs = await countPairs(appUrl, { cookie })
       // What the page views sent to Redis meanwhile (the ceiling's requests send nothing): under
       // callgrind every request takes longer, so fewer arrive together and share a fence.
       const use = storeUse(statsBefore, await app.stats())
       const commands = commandCount(use) / (INSTR_PAIRS * INSTR_REQUESTS)
-      const headerPairs: Array<{ secured: number; ceiling: number }> = []
-      for (let i = 0; securedUrl !== undefined && i < INSTR_PAIRS; i++) {
-        const ceilingFirst = i % 2 === 0
-        const first = await count(ceilingFirst ? ceilingUrl : securedUrl, {})
-        const second = await count(ceilingFirst ? securedUrl : ceilingUrl, {})
-        headerPairs.push(ceilingFirst ? { ceiling: first, secured: second } : { ceiling: second, secured: first })
-      }
+      const headerPairs = securedUrl === undefined ? [] : await countPairs(securedUrl, {})
       instructionRows.push({
         name,
         ...(commands > 0 ? { commandsPerRequest: commands } : {}),
@@ -833,7 +833,7 @@ async function main(): Promise<void> {
         added: median(pairs.map((p) => p.target - p.ceiling)),
         addeds: pairs.map((p) => p.target - p.ceiling),
         windowSeconds: median(seconds),
-        ...(headerPairs.length > 0 ? { headers: { added: median(headerPairs.map((p) => p.secured - p.ceiling)) } } : {}),
+        ...(headerPairs.length > 0 ? { headers: { added: median(headerPairs.map((p) => p.target - p.ceiling)) } } : {}),
       })
     }
   }

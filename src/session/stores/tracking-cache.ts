@@ -389,14 +389,13 @@ export class InvalidationTracker {
     const finish = (answered: boolean, error?: unknown): void => {
       const ok = answered && commandGeneration === this.#commandGeneration && subscriberGeneration === this.#subscriberGeneration && this.#cache.state === 'on'
       for (const done of waiting) done(ok, error)
-      if (sent) this.#fenceBack(error)
+      // (Only a fence that was sent is out; one refused before sending leaves nothing to follow up.)
+      if (this.#fenceOut) this.#fenceBack(error)
     }
-    let sent = false
     if (this.#closed || this.#cache.state !== 'on' || this.subscriber.status !== 'ready' || this.#command.status !== 'ready') {
       finish(false)
       return
     }
-    sent = true
     this.#fenceOut = true
     const subscriber = this.subscriber.ping()
     subscriber.catch(() => {})
