@@ -1,7 +1,9 @@
 /**
  * Failover figures for docs/performance.md: how long signed-in page views are refused (503) while
- *   1. a Redis Cluster master is killed and its replica takes over, and
- *   2. a single Redis is restarted with its data kept (append-only file),
+ *   1. a Redis Cluster master is killed and its replica takes over,
+ *   2. a Redis Cluster master hangs (SIGSTOP: its connections stay open, nothing is answered) and its
+ *      replica takes over, and
+ *   3. a single Redis is restarted with its data kept (append-only file),
  * with two app instances under load. Each is run `FAILOVER_RUNS` times (default 3) on fresh servers.
  *
  *   npm run failover                              # node timeout 2000 ms, 12 people, 3 runs
@@ -46,7 +48,7 @@ async function twoInstances (scope: Scope, env: Record<string, string>): Promise
   return { stacks: [a, b], users }
 }
 
-async function clusterRun (): Promise<LoadReport> {
+async function clusterRun (fault: 'kill' | 'freeze'): Promise<LoadReport> {
   const scope = new Scope()
   try {
     const cluster = await startRedisCluster(scope, { nodeTimeoutMs })
@@ -55,7 +57,10 @@ async function clusterRun (): Promise<LoadReport> {
     const people = await signInAll(stacks, users)
     const victim = await cluster.masterOf(sessionKey(prefix, sessionIdOf(people[0]?.browser ?? (undefined as never)) as string))
     await cluster.waitReplicated(victim)
-    return await pageViewsThrough(stacks, people, async () => { await cluster.kill(victim) }, { timeoutMs: 60_000 })
+    return await pageViewsThrough(stacks, people, async () => {
+      if (fault === 'kill') await cluster.kill(victim)
+      else cluster.freeze(victim)
+    }, { timeoutMs: 60_000 })
   } finally {
     await scope.close()
   }
@@ -86,9 +91,15 @@ function summary (name: string, reports: LoadReport[]): void {
 console.log(`failover: two instances, ${peopleCount} people each viewing /logged-in (one at a time, 20 ms apart), ${runs} runs each; Node ${process.version}`)
 const clusterReports: LoadReport[] = []
 for (let i = 0; i < runs; i++) {
-  const report = await clusterRun()
+  const report = await clusterRun('kill')
   console.log(`  cluster, master killed (cluster-node-timeout ${nodeTimeoutMs} ms), run ${i + 1}: ${describeLoad(report)}`)
   clusterReports.push(report)
+}
+const hangReports: LoadReport[] = []
+for (let i = 0; i < runs; i++) {
+  const report = await clusterRun('freeze')
+  console.log(`  cluster, master hangs (cluster-node-timeout ${nodeTimeoutMs} ms), run ${i + 1}: ${describeLoad(report)}`)
+  hangReports.push(report)
 }
 const restartReports: LoadReport[] = []
 for (let i = 0; i < runs; i++) {
@@ -97,4 +108,5 @@ for (let i = 0; i < runs; i++) {
   restartReports.push(report)
 }
 summary(`cluster master killed, node timeout ${nodeTimeoutMs} ms`, clusterReports)
+summary(`cluster master hangs, node timeout ${nodeTimeoutMs} ms`, hangReports)
 summary('single Redis restarted', restartReports)

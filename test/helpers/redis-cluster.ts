@@ -81,6 +81,8 @@ export interface ClusterNode {
   readonly busPort: number
   /** The process while it runs. */
   process: ChildProcess | undefined
+  /** Stopped by freeze(). */
+  frozen: boolean
 }
 
 export interface OwnRedisCluster {
@@ -98,6 +100,12 @@ export interface OwnRedisCluster {
    * dead node serves its slots, would reach instead.
    */
   kill(port: number): Promise<void>
+  /**
+   * Stops a node's process without ending it (SIGSTOP), as a host that hangs or a network partition:
+   * its connections stay open and nothing on them is answered, cluster bus included, so the other
+   * nodes fail it over after the node timeout. close() ends it.
+   */
+  freeze(port: number): void
   /**
    * Resolves when the master on `port` has a replica online that has received everything it wrote
    * (replication is asynchronous: what a master acknowledged but had not yet sent is lost with it, as
@@ -125,9 +133,14 @@ async function waitFor (what: string, timeoutMs: number, check: () => Promise<bo
   }
 }
 
-function alive (node: ClusterNode): boolean {
+function running (node: ClusterNode): boolean {
   const proc = node.process
   return proc !== undefined && proc.exitCode === null && proc.signalCode === null
+}
+
+/** Running, and not frozen (a frozen node is asked nothing: it would not answer). */
+function alive (node: ClusterNode): boolean {
+  return running(node) && !node.frozen
 }
 
 /**
@@ -139,7 +152,7 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000
   const dir = await mkdtemp(path.join(os.tmpdir(), 'own-redis-cluster-'))
   const ports = await freePorts(12)
-  const nodes: ClusterNode[] = Array.from({ length: 6 }, (_, i) => ({ port: ports[i] as number, busPort: ports[i + 6] as number, process: undefined }))
+  const nodes: ClusterNode[] = Array.from({ length: 6 }, (_, i) => ({ port: ports[i] as number, busPort: ports[i + 6] as number, process: undefined, frozen: false }))
   let closed = false
   const holders: net.Server[] = []
   const killAll = (): void => { for (const node of nodes) node.process?.kill('SIGKILL') }
@@ -150,7 +163,7 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
     closed = true
     await Promise.all(nodes.map(async (node) => {
       const proc = node.process
-      if (proc === undefined || !alive(node)) return
+      if (proc === undefined || !running(node)) return
       const exited = new Promise((resolve) => proc.once('exit', resolve))
       proc.kill('SIGKILL')
       await exited
@@ -238,6 +251,13 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
     holders.push(holder)
   }
 
+  function freeze (port: number): void {
+    const node = nodes.find((n) => n.port === port)
+    if (node?.process === undefined || !alive(node)) throw new Error(`redis cluster: no running node on ${port}`)
+    node.process.kill('SIGSTOP')
+    node.frozen = true
+  }
+
   async function deleteKeys (prefix: string): Promise<void> {
     if (prefix === '') throw new Error('deleteKeys: refusing to delete with an empty prefix')
     const pattern = prefix.replace(/[*?[\]\\]/g, (c) => '\\' + c) + '*'
@@ -276,6 +296,7 @@ export async function startRedisCluster (t: Pick<Test, 'teardown'>, options: Clu
     nodes,
     url: nodes.map((node) => `redis://127.0.0.1:${node.port}`).join(','),
     nodeTimeoutMs,
+    freeze,
     masterOf,
     kill,
     waitHealthy,

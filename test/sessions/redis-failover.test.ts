@@ -3,14 +3,19 @@
  * and a single Redis restarted with its data kept. Page views never get a 500 and never lose a
  * session; while the store cannot answer they get the 503 page; they come back by themselves. The
  * figures are printed (as comments) and kept in docs/performance.md; the tests assert the outcomes only.
+ * And a cluster master that hangs without closing its connections: the store follows its replica's
+ * promotion by itself, long before the client's periodic read of the slot map.
  */
 import { Cluster } from 'ioredis'
 import t, { type Test } from 'tap'
-import { sessionKey } from '../../src/session/stores/redis.js'
-import { sleep } from '../helpers/clock.js'
+import { SLOTS_REFRESH_INTERVAL_MS } from '../../src/session/stores/redis-cluster.js'
+import { RedisSessionStore, sessionKey } from '../../src/session/stores/redis.js'
+import { SessionStoreUnavailableError } from '../../src/session/stores/types.js'
+import { sleep, until } from '../helpers/clock.js'
 import { describeLoad, loadUsers, pageViewsThrough, signInAll, type LoadReport, type Person } from '../helpers/failover.js'
 import { requireRedisServer, startRedisCluster } from '../helpers/redis-cluster.js'
 import { startOwnRedis, uniquePrefix } from '../helpers/redis.js'
+import { get, set } from '../helpers/store-calls.js'
 import { sessionIdOf, startSharedCognito, startStack, type Stack } from '../helpers/stack.js'
 
 /** Polls /readyz until it answers `status` (true) or `withinMs` has passed (false). */
@@ -105,5 +110,46 @@ if (await requireRedisServer(t)) {
     t.ok(readinessDropped, '/readyz answered 503 while Redis was down')
     t.ok(await readyzBecomes(a, 200, 10_000) && await readyzBecomes(b, 200, 10_000), '/readyz is ready again on both instances')
     await everyoneSignedIn(t, stacks, people)
+  })
+
+  t.test('FLT-14 a cluster master that hangs (connections open, nothing answered): reads fail within the command timeout, and come back once its replica is promoted, long before the periodic slot-map read', async (t) => {
+    const cluster = await startRedisCluster(t, { nodeTimeoutMs: 2000 })
+    const prefix = uniquePrefix('cluster-hang')
+    const commandTimeoutMs = 300
+    const store = new RedisSessionStore({ url: cluster.url, cluster: true, prefix, commandTimeoutMs })
+    t.teardown(() => store.close())
+    await until(t, 'the store serves every slot', async () => await store.ping(), 10_000)
+    await until(t, 'tracking is on for every master', () => store.readCacheStats()?.state === 'on', 10_000)
+    const id = 'hangs'
+    await set(store, id, { v: 'kept' })
+    const victim = await cluster.masterOf(sessionKey(prefix, id))
+    await cluster.waitReplicated(victim)
+    t.same((await get(store, id))?.v, 'kept', 'read before the fault')
+
+    cluster.freeze(victim)
+    const frozenAt = Date.now()
+    const failures: number[] = []
+    const wrong: string[] = []
+    let backAfter: number | undefined
+    while (backAfter === undefined && Date.now() - frozenAt < 25_000) {
+      const started = Date.now()
+      try {
+        const v = (await get(store, id))?.v
+        if (v === 'kept' && failures.length > 0) backAfter = Date.now() - frozenAt
+        else if (v !== 'kept') wrong.push(String(v))
+      } catch (err) {
+        if (err instanceof SessionStoreUnavailableError) failures.push(Date.now() - started)
+        else wrong.push(String(err))
+      }
+      await sleep(50)
+    }
+    const slowest = Math.max(...failures)
+    t.comment(`a master frozen: ${failures.length} reads refused, the slowest after ${slowest} ms; served again ${backAfter === undefined ? 'never' : `${backAfter} ms after the freeze`} (node timeout ${cluster.nodeTimeoutMs} ms, periodic slot-map read every ${SLOTS_REFRESH_INTERVAL_MS} ms)`)
+    t.same(wrong, [], 'every read was the session or a refusal (SessionStoreUnavailableError): never another value, never another error')
+    t.ok(failures.length > 0, 'reads were refused while the master hung')
+    t.ok(slowest < commandTimeoutMs * 4, `each refusal came within a few command timeouts (${slowest} ms; ${commandTimeoutMs} ms each)`)
+    t.ok(backAfter !== undefined && backAfter < 15_000, `the session was served again, by the promoted replica (${backAfter === undefined ? 'not within 25 s' : `${backAfter} ms after the freeze`})`)
+    t.not(await cluster.masterOf(sessionKey(prefix, id)), victim, 'the replica is the master now')
+    t.ok(await store.ping(), 'and the store is ready again (/readyz)')
   })
 }

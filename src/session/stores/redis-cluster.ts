@@ -9,6 +9,19 @@
 import { Cluster, type Redis } from 'ioredis'
 import { parseClusterUrls } from '../../lib/redis-urls.js'
 
+/**
+ * How often the client reads the slot map when nothing asks it to (ioredis's default is 5 s). Each
+ * periodic read opens a new connection to a node (a TLS handshake on ElastiCache and MemoryDB, which
+ * ask clients for long-lived connections) and rebuilds the map, on every instance. A failover or a
+ * resharding makes the client read it at once anyway: a closed connection, MOVED and CLUSTERDOWN do
+ * by themselves, and a command that timed out does through `refreshAfterTimeouts` (a master that
+ * hangs closes nothing). This period is only the net under those.
+ */
+export const SLOTS_REFRESH_INTERVAL_MS = 60_000
+
+/** The shortest time between two slot-map reads asked for by timed-out commands (on one instance). */
+export const TIMEOUT_REFRESH_GAP_MS = 1000
+
 export interface ClusterClientOptions {
   readonly connectTimeoutMs: number
   readonly commandTimeoutMs: number
@@ -21,7 +34,8 @@ export interface ClusterClientOptions {
  * command while the cluster is not ready fails at once, so the app answers 503), bounded connect and
  * command times, reconnection for ever. Commands that meet a node going away, CLUSTERDOWN or TRYAGAIN
  * are retried every 100 ms up to 16 times (ioredis's defaults), which rides out a short election and
- * bounds how long a page view waits for a longer one. With TLS, node addresses are used as they come
+ * bounds how long a page view waits for a longer one. The slot map is read again every
+ * SLOTS_REFRESH_INTERVAL_MS, and whenever the cluster tells of a change. With TLS, node addresses are used as they come
  * (no DNS lookup of their own), so certificates are checked against the names the cluster gives:
  * what ElastiCache and MemoryDB need.
  */
@@ -36,7 +50,7 @@ export function createClusterClient (urls: string, options: ClusterClientOptions
     retryDelayOnTryAgain: 100,
     maxRedirections: 16,
     slotsRefreshTimeout: Math.max(1000, options.connectTimeoutMs),
-    slotsRefreshInterval: 5000,
+    slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
     scaleReads: 'master',
     ...(seeds.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => { callback(null, address) } } : {}),
     redisOptions: {
@@ -48,6 +62,26 @@ export function createClusterClient (urls: string, options: ClusterClientOptions
       maxRetriesPerRequest: 1
     }
   })
+}
+
+/**
+ * Makes the client read the slot map again when a command to the cluster timed out. A master whose
+ * host stops answering without closing its connections (a frozen host, a network partition) closes
+ * nothing and answers nothing, so the client, which reads the map again on a closed connection,
+ * MOVED or CLUSTERDOWN, would otherwise learn of its replica's promotion only at its next periodic
+ * read. At most one read at a time, and then none for `gapMs`, however many commands time out.
+ * Returns the function to give each failed command's error to (other errors are ignored).
+ */
+export function refreshAfterTimeouts (cluster: Cluster, gapMs = TIMEOUT_REFRESH_GAP_MS): (err: unknown) => void {
+  let waiting = false
+  return (err) => {
+    if (waiting || !(err instanceof Error) || err.message !== 'Command timed out') return
+    if (cluster.status === 'end' || cluster.status === 'close' || cluster.status === 'disconnecting') return
+    waiting = true
+    cluster.refreshSlotsCache(() => {
+      setTimeout(() => { waiting = false }, gapMs).unref()
+    })
+  }
 }
 
 const SLOTS = 16384
@@ -88,13 +122,16 @@ export function slotMasters (cluster: Cluster): Redis[] | undefined {
  * those masters answers PING. A slot whose master is gone asks for the slot map to be read again (so
  * the check follows a failover without waiting for the next periodic refresh) and answers false.
  */
-export async function clusterServes (cluster: Cluster): Promise<boolean> {
+export async function clusterServes (cluster: Cluster, failed?: (err: unknown) => void): Promise<boolean> {
   if (cluster.status !== 'ready') return false
   const masters = slotMasters(cluster)
   if (masters === undefined) {
     cluster.refreshSlotsCache()
     return false
   }
-  const answers = await Promise.all(masters.map(async (node) => await node.ping().then((reply) => reply === 'PONG', () => false)))
+  const answers = await Promise.all(masters.map(async (node) => await node.ping().then((reply) => reply === 'PONG', (err: unknown) => {
+    failed?.(err)
+    return false
+  })))
   return answers.every(Boolean)
 }

@@ -6,7 +6,7 @@ import { TAG_LENGTH, tagOf } from '../session-id.js'
 import { storeTtlMs } from './ttl.js'
 import { parseSession, serializeSession } from './record.js'
 import type { TokenSealer } from './token-sealer.js'
-import { clusterServes, createClusterClient } from './redis-cluster.js'
+import { clusterServes, createClusterClient, refreshAfterTimeouts } from './redis-cluster.js'
 import { ClusterTracking } from './cluster-read-cache.js'
 import { InvalidationTracker, ReadCache, type ReadCacheOptions, type ReadCacheStats } from './tracking-cache.js'
 
@@ -149,6 +149,8 @@ export class RedisSessionStore implements AppSessionStore {
   /** The sessions read while Redis tracks them for us (tracking-cache.ts); none when turned off. */
   readonly #cache: ReadCache<Session> | undefined
   readonly #tracker: InvalidationTracker | ClusterTracking | undefined
+  /** On a cluster: told of every failed command, so that a timeout makes the client read the slot map again. */
+  readonly #commandFailed: ((err: unknown) => void) | undefined
   #closing: Promise<void> | undefined
 
   constructor (options: RedisSessionStoreOptions) {
@@ -199,6 +201,7 @@ export class RedisSessionStore implements AppSessionStore {
         this.#watchConnection(redactUrl(url))
       }
     }
+    this.#commandFailed = isCluster(this.client) ? refreshAfterTimeouts(this.client) : undefined
     const readCache = options.readCache ?? true
     if (readCache !== false) {
       const cache = new ReadCache<Session>(readCache === true ? {} : readCache)
@@ -252,7 +255,7 @@ export class RedisSessionStore implements AppSessionStore {
     const maybeBack = (): void => {
       if (!quiet || checking || this.#closing !== undefined) return
       checking = true
-      clusterServes(cluster).then((serves) => {
+      clusterServes(cluster, this.#commandFailed).then((serves) => {
         checking = false
         if (!serves || !quiet) return
         quiet = false
@@ -263,6 +266,12 @@ export class RedisSessionStore implements AppSessionStore {
     cluster.on('node error', failed)
     cluster.on('ready', maybeBack)
     cluster.on('refresh', maybeBack)
+  }
+
+  /** A failed command's error, as the store's callers see it (on a cluster, a timeout also asks for the slot map). */
+  #unavailable (err: unknown): SessionStoreUnavailableError {
+    this.#commandFailed?.(err)
+    return unavailable(err)
   }
 
   #key (sessionId: string): string {
@@ -299,7 +308,7 @@ export class RedisSessionStore implements AppSessionStore {
     } else {
       op = this.client.set(key, json, 'PX', ttl)
     }
-    op.then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+    op.then(() => { callback() }, (err: unknown) => { callback(this.#unavailable(err)) })
   }
 
   /** Runs a MULTI … EXEC; rejects when it or any command in it failed. */
@@ -312,7 +321,7 @@ export class RedisSessionStore implements AppSessionStore {
   get (sessionId: string, callback: CallbackSession): void {
     const key = this.#key(sessionId)
     if (this.#cache?.has(key) === true) {
-      this.#cache.lookup(key, this.#now, (session) => { callback(null, session) }, () => { this.#read(key, callback) }, (err) => { callback(unavailable(err)) })
+      this.#cache.lookup(key, this.#now, (session) => { callback(null, session) }, () => { this.#read(key, callback) }, (err) => { callback(this.#unavailable(err)) })
     } else {
       this.#read(key, callback)
     }
@@ -349,7 +358,7 @@ export class RedisSessionStore implements AppSessionStore {
       callback(null, session)
     }, (err: unknown) => {
       this.#cache?.settle(flight, undefined, 0, 0)
-      callback(unavailable(err))
+      callback(this.#unavailable(err))
     })
   }
 
@@ -368,7 +377,7 @@ export class RedisSessionStore implements AppSessionStore {
     this.#cache?.invalidate(key)
     const tag = tagOf(sessionId)
     const op = tag === undefined ? this.client.del(key) : this.#exec(this.client.multi().del(key).srem(indexKey(this.prefix, tag), sessionId))
-    op.then(() => { callback() }, (err: unknown) => { callback(unavailable(err)) })
+    op.then(() => { callback() }, (err: unknown) => { callback(this.#unavailable(err)) })
   }
 
   async sessionsOf (owner: string, tags: readonly string[]): Promise<StoredSession[]> {
@@ -391,7 +400,7 @@ export class RedisSessionStore implements AppSessionStore {
         if (gone.length > 0) await this.client.srem(index, ...gone)
       }
     } catch (err) {
-      throw unavailable(err)
+      throw this.#unavailable(err)
     }
     return found
   }
@@ -400,7 +409,7 @@ export class RedisSessionStore implements AppSessionStore {
     try {
       await this.client.set(`${this.prefix}name:${name}`, owner, 'PX', Math.ceil(ttlMs))
     } catch (err) {
-      throw unavailable(err)
+      throw this.#unavailable(err)
     }
   }
 
@@ -408,7 +417,7 @@ export class RedisSessionStore implements AppSessionStore {
     try {
       return (await this.client.get(`${this.prefix}name:${name}`)) ?? undefined
     } catch (err) {
-      throw unavailable(err)
+      throw this.#unavailable(err)
     }
   }
 
@@ -422,7 +431,7 @@ export class RedisSessionStore implements AppSessionStore {
     const attempt = (async (): Promise<boolean> => {
       if (this.#closing !== undefined) return false
       await this.#waitForReady(deadline)
-      if (isCluster(this.client)) return await clusterServes(this.client)
+      if (isCluster(this.client)) return await clusterServes(this.client, this.#commandFailed)
       return (await this.client.ping()) === 'PONG'
     })().catch(() => false)
     try {
@@ -457,7 +466,7 @@ export class RedisSessionStore implements AppSessionStore {
     try {
       reply = await this.client.set(this.#lockKey(key), token, 'PX', Math.ceil(ttlMs), 'NX')
     } catch (err) {
-      throw unavailable(err)
+      throw this.#unavailable(err)
     }
     return reply === 'OK' ? token : null
   }
@@ -466,7 +475,7 @@ export class RedisSessionStore implements AppSessionStore {
     try {
       await this.client.eval(UNLOCK_SCRIPT, 1, this.#lockKey(key), token)
     } catch (err) {
-      throw unavailable(err)
+      throw this.#unavailable(err)
     }
   }
 
