@@ -4,9 +4,9 @@
  * cluster case (a master that hangs) is in test/sessions/redis-failover.test.ts.
  */
 import type { Cluster } from 'ioredis'
+import { mock } from 'node:test'
 import t from 'tap'
-import { refreshAfterTimeouts } from '../../src/session/stores/redis-cluster.js'
-import { sleep } from '../helpers/clock.js'
+import { refreshAfterTimeouts, TIMEOUT_REFRESH_GAP_MS } from '../../src/session/stores/redis-cluster.js'
 
 /** A stand-in for the client that records each slot-map read and lets the test finish it. */
 function recordingCluster (): { cluster: Cluster, reads: number, finish: () => void, status: string } {
@@ -29,7 +29,7 @@ function recordingCluster (): { cluster: Cluster, reads: number, finish: () => v
 
 t.test('a timed-out command asks for one slot-map read; other errors ask for none', async (t) => {
   const r = recordingCluster()
-  const failed = refreshAfterTimeouts(r.cluster, 20)
+  const failed = refreshAfterTimeouts(r.cluster)
   failed(new Error('Connection is closed.'))
   failed(new Error('CLUSTERDOWN The cluster is down'))
   failed('Command timed out')
@@ -38,24 +38,39 @@ t.test('a timed-out command asks for one slot-map read; other errors ask for non
   t.equal(r.reads, 1, 'a timeout: one read')
 })
 
-t.test('many timeouts at once ask for one read; the next comes only after the gap that follows it', async (t) => {
+t.test('many timeouts at once ask for one read; the next comes only after a gap', async (t) => {
+  // The gap is a timer: moved here by Node's mock timers, not waited for.
+  mock.timers.enable({ apis: ['setTimeout'] })
+  t.teardown(() => { mock.timers.reset() })
+  const gap = TIMEOUT_REFRESH_GAP_MS
   const r = recordingCluster()
-  const failed = refreshAfterTimeouts(r.cluster, 40)
-  for (let i = 0; i < 50; i++) failed(new Error('Command timed out'))
+  const failed = refreshAfterTimeouts(r.cluster)
+  const timeout = (): void => { failed(new Error('Command timed out')) }
+  for (let i = 0; i < 50; i++) timeout()
   t.equal(r.reads, 1, '50 timeouts while a read is under way: one read')
+  mock.timers.tick(10_000)
+  timeout()
+  t.equal(r.reads, 1, 'none while that read is under way, however long (the client\'s own timeout ends it)')
   r.finish()
-  failed(new Error('Command timed out'))
-  t.equal(r.reads, 1, 'right after it: still one (the gap)')
-  await sleep(80)
-  failed(new Error('Command timed out'))
-  t.equal(r.reads, 2, 'after the gap: a second read')
+  mock.timers.tick(gap - 1)
+  timeout()
+  t.equal(r.reads, 1, `within ${gap} ms after it finished: none`)
+  mock.timers.tick(1)
+  timeout()
+  t.equal(r.reads, 2, 'after that: a second read')
+  for (let i = 0; i < 5; i++) {
+    r.finish()
+    mock.timers.tick(gap)
+    for (let j = 0; j < 10; j++) timeout()
+  }
+  t.equal(r.reads, 7, `a long spell of timeouts: one read every ${gap} ms, no more`)
 })
 
 t.test('a client that is closing or closed is not asked', async (t) => {
   for (const status of ['disconnecting', 'close', 'end']) {
     const r = recordingCluster()
     r.status = status
-    refreshAfterTimeouts(r.cluster, 20)(new Error('Command timed out'))
+    refreshAfterTimeouts(r.cluster)(new Error('Command timed out'))
     t.equal(r.reads, 0, status)
   }
 })

@@ -19,7 +19,12 @@ import { parseClusterUrls } from '../../lib/redis-urls.js'
  */
 export const SLOTS_REFRESH_INTERVAL_MS = 60_000
 
-/** The shortest time between two slot-map reads asked for by timed-out commands (on one instance). */
+/**
+ * The shortest time between two slot-map reads asked for by timed-out commands, on one instance: while
+ * a cluster is slow, every instance would otherwise open a new connection (a TLS handshake on AWS)
+ * for each read, as often as its commands time out. (On a closed connection the client itself reads
+ * the map again up to every 100 ms.)
+ */
 export const TIMEOUT_REFRESH_GAP_MS = 1000
 
 export interface ClusterClientOptions {
@@ -69,8 +74,8 @@ export function createClusterClient (urls: string, options: ClusterClientOptions
  * host stops answering without closing its connections (a frozen host, a network partition) closes
  * nothing and answers nothing, so the client, which reads the map again on a closed connection,
  * MOVED or CLUSTERDOWN, would otherwise learn of its replica's promotion only at its next periodic
- * read. At most one read at a time, and then none for `gapMs`, however many commands time out.
- * Returns the function to give each failed command's error to (other errors are ignored).
+ * read. One read at a time, and then none for `gapMs`, however many commands time out. Returns the
+ * function to give each failed command's error to (other errors are ignored).
  */
 export function refreshAfterTimeouts (cluster: Cluster, gapMs = TIMEOUT_REFRESH_GAP_MS): (err: unknown) => void {
   let waiting = false
