@@ -365,7 +365,7 @@ interface InstructionRow {
  * The bare render's instructions per page view: the least of the ceilings counted in this run. Every
  * process runs the same ceiling, but each counts its own background work on the main thread with it
  * (per second, not per request; under callgrind a request takes long): the Redis Cluster client,
- * whose slot map is refreshed every 5 s over a new connection, read its ceiling at 619k–627k where the
+ * whose slot map was then refreshed every 5 s over a new connection, read its ceiling at 619k–627k where the
  * others read 471k–477k. The added instructions (a pair's difference) do not carry it; a share taken
  * of that process's own ceiling would be understated by a quarter.
  */
@@ -780,7 +780,7 @@ async function main(): Promise<void> {
       const extraEnv = extraEnvOf.get(name)
       if (!targets.some((x) => x.name === name) || extraEnv === undefined) continue
       const { app, cookie } = await startSignedInApp(name, extraEnv, { callgrind: true })
-      // The Redis Cluster client reads the slot map again every 5 s over a new connection: background
+      // The Redis Cluster client reads the slot map again every minute over a new connection: background
       // work, not a page view's, and under callgrind (where a request takes long) one such refresh
       // counts as much as a hundred page views and falls in some windows and not in others (pairs
       // from -7 % to +61 % in one run). Stopped in this process only; page views still follow

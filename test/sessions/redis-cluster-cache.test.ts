@@ -14,7 +14,7 @@ import { uniquePrefix } from '../helpers/redis.js'
 import { countCommands, destroy, get, set } from '../helpers/store-calls.js'
 
 
-/** As `until` (../helpers/clock.ts), waiting up to 10 s by default: a cluster client may take one periodic slot-map refresh (5 s) to follow a change. */
+/** As `until` (../helpers/clock.ts), waiting up to 10 s by default: a cluster client may take a few slot-map reads to follow a change. */
 const until = async (t: Test, what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> => await untilWithin(t, what, check, ms)
 
 const stateOf = (store: RedisSessionStore): string | undefined => store.readCacheStats()?.state
@@ -156,7 +156,7 @@ if (await requireRedisServer(t)) {
     await destroy(b, id)
     t.equal(await get(a, id), null, 'and a sign-out')
 
-    // Once A has read the new slot map (at the latest its next periodic refresh) and tracks the new master.
+    // Once A has read the new slot map (its reads met the old master's MOVED) and tracks the new master.
     await set(b, id, { v: 'again' })
     let wrong = 0
     t.ok(await until(t, 'A serves the session from its cache again', async () => {

@@ -40,9 +40,9 @@ export interface ClusterClientOptions {
  * command times, reconnection for ever. Commands that meet a node going away, CLUSTERDOWN or TRYAGAIN
  * are retried every 100 ms up to 16 times (ioredis's defaults), which rides out a short election and
  * bounds how long a page view waits for a longer one. The slot map is read again every
- * SLOTS_REFRESH_INTERVAL_MS, and whenever the cluster tells of a change. With TLS, node addresses are used as they come
- * (no DNS lookup of their own), so certificates are checked against the names the cluster gives:
- * what ElastiCache and MemoryDB need.
+ * SLOTS_REFRESH_INTERVAL_MS, and whenever the cluster tells of a change. With TLS, node addresses are
+ * used as they come (no DNS lookup of their own), so certificates are checked against the names the
+ * cluster gives: what ElastiCache and MemoryDB need.
  */
 export function createClusterClient (urls: string, options: ClusterClientOptions): Cluster {
   const seeds = parseClusterUrls(urls)
