@@ -1,10 +1,11 @@
 /**
  * The ceiling: the same logged-in view, rendered by a bare Fastify route through the app's own views
  * plugin (same templates, layout, data and template caching), and nothing else (no session, auth,
- * helmet, CSRF or logging). With `securityHeaders`, the same and those headers, set the way the app's
- * security plugin sets them (src/web/security.ts): what the site's headers cost on their own.
+ * helmet, CSRF or logging). With `securityHeaders`, the same and those headers, set by the app's own
+ * security hook (src/web/security.ts, sendSecurityHeaders): what the site's headers cost on their own.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import { sendSecurityHeaders } from '../src/web/security.js'
 import viewsPlugin from '../src/web/views.js'
 
 export async function startCeiling(
@@ -15,9 +16,8 @@ export async function startCeiling(
   const app = Fastify({ logger: false })
   await app.register(viewsPlugin, { cache: true, production })
   if (securityHeaders) {
-    app.addHook('onRequest', (_request, reply, done) => {
-      reply.headers(securityHeaders)
-      reply.header('cache-control', 'no-store')
+    app.addHook('onRequest', (request, reply, done) => {
+      sendSecurityHeaders(request, reply, securityHeaders)
       done()
     })
   }
